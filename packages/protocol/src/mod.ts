@@ -1,0 +1,3 @@
+export * from './primitives/mod.ts'
+export * from './api.ts'
+export * from './messages/index.ts'
