@@ -29,16 +29,19 @@ export interface MessageSchema {
   readonly fields: readonly FieldSchema[]
 }
 
-/** The generated functions for one message type. */
+/**
+ * The generated functions for one message type. Method syntax (bivariant parameters) lets a
+ * specific `ApiDefinition<FetchRequest, FetchResponse>` be passed where any API is accepted.
+ */
 export interface MessageCodec<T> {
   /** Decodes version `v`; throws ProtocolDecodeError on malformed input. */
-  read: (r: Reader, v: number) => T
+  read (this: void, r: Reader, v: number): T
   /** Encodes version `v` into a writer sized by `size`. */
-  write: (w: Writer, m: T, v: number) => void
+  write (this: void, w: Writer, m: T, v: number): void
   /** The exact encoded size at version `v`; bytes to be linked rather than copied are added to `zc`. */
-  size: (m: T, v: number, zc: ZeroCopyCounter) => number
+  size (this: void, m: T, v: number, zc: ZeroCopyCounter): number
   /** A message with every field at its default. */
-  create: () => T
+  create (this: void): T
   readonly schema: MessageSchema
 }
 

@@ -1,3 +1,5 @@
 export * from './primitives/mod.ts'
 export * from './api.ts'
 export * from './messages/index.ts'
+export * from './frame.ts'
+export * from './frame-decoder.ts'
