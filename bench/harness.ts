@@ -1,0 +1,72 @@
+/**
+ * A small benchmark harness: warm up, then time individual operations and print throughput
+ * with latency percentiles. Numbers on these shared machines are noisy; always compare against
+ * a reference measured in the same run and report the ratio.
+ */
+import { cpus } from 'node:os'
+
+export interface Result {
+  name: string
+  ops: number
+  seconds: number
+  opsPerSec: number
+  mbPerSec: number | null
+  p50Us: number
+  p99Us: number
+}
+
+export interface MeasureOptions {
+  /** Bytes processed by one call, for MB/s. */
+  bytes?: number
+  /** Minimum measured time in milliseconds (default 1500). */
+  minMs?: number
+  warmupMs?: number
+}
+
+function percentile (sorted: Float64Array, p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!
+}
+
+/** Runs `fn` repeatedly; each call is timed on its own (so keep one call above ~1 µs). */
+export function measure (name: string, fn: () => unknown, options: MeasureOptions = {}): Result {
+  const minMs = options.minMs ?? 1500
+  const warmupEnd = performance.now() + (options.warmupMs ?? 300)
+  while (performance.now() < warmupEnd) fn()
+  const samples: number[] = []
+  const start = process.hrtime.bigint()
+  const deadline = start + BigInt(Math.round(minMs * 1e6))
+  let now = start
+  while (now < deadline) {
+    const t0 = process.hrtime.bigint()
+    fn()
+    now = process.hrtime.bigint()
+    samples.push(Number(now - t0) / 1000)
+  }
+  const seconds = Number(now - start) / 1e9
+  const sorted = Float64Array.from(samples).sort()
+  const result: Result = {
+    name,
+    ops: samples.length,
+    seconds,
+    opsPerSec: samples.length / seconds,
+    mbPerSec: options.bytes === undefined ? null : (samples.length * options.bytes) / seconds / 1e6,
+    p50Us: percentile(sorted, 0.5),
+    p99Us: percentile(sorted, 0.99)
+  }
+  print(result)
+  return result
+}
+
+export function print (r: Result): void {
+  const mb = r.mbPerSec === null ? '' : `  ${r.mbPerSec.toFixed(1).padStart(9)} MB/s`
+  console.log(`${r.name.padEnd(58)} ${r.opsPerSec.toFixed(0).padStart(10)} ops/s${mb}  p50 ${r.p50Us.toFixed(1)} µs  p99 ${r.p99Us.toFixed(1)} µs`)
+}
+
+export function ratio (label: string, ours: Result, reference: Result): void {
+  console.log(`${label.padEnd(58)} ${(ours.opsPerSec / reference.opsPerSec).toFixed(2)}×`)
+}
+
+export function machine (): string {
+  const cpu = cpus()[0]?.model ?? 'unknown CPU'
+  return `${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${cpus().length} × ${cpu}`
+}
