@@ -82,9 +82,17 @@ export class Reader {
   /** Unsigned base-128 varint, at most 5 bytes (32 bits), as used for compact lengths and tags. */
   readUnsignedVarInt (): number {
     const buf = this.buffer
+    let at = this.offset
+    // Most varints (lengths, counts, tags) fit one byte.
+    if (at < this.end) {
+      const first = buf[at]!
+      if (first < 0x80) {
+        this.offset = at + 1
+        return first
+      }
+    }
     let value = 0
     let shift = 0
-    let at = this.offset
     for (let i = 0; i < 5; i++) {
       if (at >= this.end) this.fail('Truncated varint')
       const byte = buf[at++]!
