@@ -1,0 +1,443 @@
+/**
+ * One segment of a partition log: `<base offset>.log` with its `.index`, `.timeindex` and
+ * `.txnindex`.
+ *
+ * `.log` layout: RecordBatch v2 batches back to back, exactly the bytes producers sent with
+ * the base offset (and leader epoch, LogAppendTime) stamped in place; no header or footer.
+ * Each batch frames itself: int64 baseOffset, int32 batchLength (bytes after this field).
+ *
+ * Invariants: batches are whole and valid (magic 2, CRC-32C) below `size`; base offsets
+ * increase; every offset in the segment is >= `baseOffset` and < baseOffset + 2^31 (relative
+ * offsets fit the index's int32).
+ *
+ * Crash behaviour: unsynced bytes may be lost or torn at the end. recover() validates every
+ * batch and truncates an invalid tail; an invalid batch followed by valid ones is corruption in
+ * the middle, which is kept and reported (reads touching it fail) instead of cutting the valid
+ * data after it. Reads verify each batch's CRC once (a verified-position watermark), so bytes
+ * that rotted on disk are not served silently.
+ *
+ * Not thread-safe: one partition's operations run one at a time on the event loop.
+ */
+import { join } from 'node:path'
+import {
+  CURRENT_MAGIC, LOG_OVERHEAD, MIN_BATCH_LENGTH, RECORD_BATCH_OVERHEAD, computeBatchCrc, readBaseOffset, readBatchLength,
+  readCrc, readLastOffsetDelta, readMagic, readMaxTimestamp
+} from '@samsa/protocol'
+import { StorageError, StorageErrorCode } from './errors.ts'
+import type { HandlePool } from './handle-pool.ts'
+import { OffsetIndex } from './offset-index.ts'
+import { TimeIndex } from './time-index.ts'
+import { TransactionIndex } from './transaction-index.ts'
+
+export const LOG_SUFFIX = '.log'
+export const INDEX_SUFFIX = '.index'
+export const TIME_INDEX_SUFFIX = '.timeindex'
+export const TXN_INDEX_SUFFIX = '.txnindex'
+
+/** Kafka's file name for a base offset: 20 digits, zero-padded. */
+export function offsetFileName (offset: number): string {
+  return String(offset).padStart(20, '0')
+}
+
+/** Where a batch sits in a segment file. */
+export interface BatchInfo {
+  position: number
+  baseOffset: number
+  lastOffset: number
+  size: number
+  maxTimestamp: number
+}
+
+export interface SegmentOptions {
+  indexIntervalBytes: number
+  maxIndexSize: number
+}
+
+export interface SegmentRead {
+  /** Whole batches, in a fresh buffer the caller may keep. */
+  records: Buffer
+  /** Offset of the first batch returned and position it came from. */
+  firstOffset: number
+  position: number
+}
+
+const SCAN_CHUNK = 64 * 1024
+
+export class LogSegment {
+  readonly baseOffset: number
+  readonly dir: string
+  readonly logPath: string
+  readonly offsetIndex: OffsetIndex
+  readonly timeIndex: TimeIndex
+  readonly txnIndex: TransactionIndex
+  readonly #pool: HandlePool
+  readonly #options: SegmentOptions
+  #size = 0
+  #bytesSinceLastIndexEntry = 0
+  #maxTimestamp = -1
+  #offsetOfMaxTimestamp = -1
+  #nextOffset: number
+  /** The first batch's timestamp: undefined when empty, null when not read yet. */
+  #firstBatchTimestamp: number | undefined | null = undefined
+  readonly #created: number
+  /** Bytes below this position were CRC-checked since the segment was opened. */
+  #verifiedUpTo = 0
+  /** Batches found corrupt in the middle of the file: reads touching them fail. */
+  #corrupt: BatchInfo[] = []
+
+  private constructor (pool: HandlePool, dir: string, baseOffset: number, options: SegmentOptions, now: number) {
+    this.#pool = pool
+    this.dir = dir
+    this.baseOffset = baseOffset
+    this.#options = options
+    this.#created = now
+    const prefix = join(dir, offsetFileName(baseOffset))
+    this.logPath = prefix + LOG_SUFFIX
+    this.offsetIndex = new OffsetIndex(pool, prefix + INDEX_SUFFIX, baseOffset, options.maxIndexSize)
+    this.timeIndex = new TimeIndex(pool, prefix + TIME_INDEX_SUFFIX, baseOffset, options.maxIndexSize)
+    this.txnIndex = new TransactionIndex(pool, prefix + TXN_INDEX_SUFFIX, baseOffset)
+    this.#nextOffset = baseOffset
+  }
+
+  /** A new, empty segment (creates its files). */
+  static create (pool: HandlePool, dir: string, baseOffset: number, options: SegmentOptions, now: number): LogSegment {
+    const segment = new LogSegment(pool, dir, baseOffset, options, now)
+    const log = pool.get(segment.logPath)
+    if (log.size() !== 0) log.truncate(0)
+    segment.offsetIndex.reset()
+    segment.timeIndex.reset()
+    segment.txnIndex.reset()
+    return segment
+  }
+
+  /**
+   * An existing segment. With `recover`, every batch is validated and the indexes rebuilt;
+   * otherwise the indexes are loaded (and rebuilt only if missing or corrupt).
+   */
+  static open (pool: HandlePool, dir: string, baseOffset: number, options: SegmentOptions, now: number, recover: boolean): { segment: LogSegment, truncatedBytes: number } {
+    const segment = new LogSegment(pool, dir, baseOffset, options, now)
+    segment.#size = pool.get(segment.logPath).size()
+    if (recover) return { segment, truncatedBytes: segment.recover() }
+    try {
+      if (!pool.exists(segment.offsetIndex.path) || !pool.exists(segment.timeIndex.path)) {
+        throw new StorageError(StorageErrorCode.CORRUPT, 'Missing index')
+      }
+      segment.offsetIndex.load(segment.#size)
+      segment.timeIndex.load(segment.#size)
+      segment.#loadTail()
+      return { segment, truncatedBytes: 0 }
+    } catch (error) {
+      if (!(error instanceof StorageError) || error.code !== StorageErrorCode.CORRUPT) throw error
+      // A missing or corrupt index is rebuilt from the log, as Kafka does.
+      return { segment, truncatedBytes: segment.recover() }
+    }
+  }
+
+  get size (): number {
+    return this.#size
+  }
+
+  /** The offset after the last batch in this segment. */
+  get nextOffset (): number {
+    return this.#nextOffset
+  }
+
+  /** The largest timestamp of any batch, or -1 when empty. */
+  get maxTimestamp (): number {
+    return this.#maxTimestamp
+  }
+
+  get offsetOfMaxTimestamp (): number {
+    return this.#offsetOfMaxTimestamp
+  }
+
+  /** The time `segment.ms` counts from: the first batch's timestamp, else creation time. */
+  get rollingBasedTimestamp (): number {
+    if (this.#firstBatchTimestamp === null) {
+      this.#firstBatchTimestamp = this.#size >= RECORD_BATCH_OVERHEAD ? readMaxTimestamp(this.#readAt(0, RECORD_BATCH_OVERHEAD), 0) : undefined
+    }
+    return this.#firstBatchTimestamp ?? this.#created
+  }
+
+  get corruptBatches (): readonly BatchInfo[] {
+    return this.#corrupt
+  }
+
+  /**
+   * Appends whole, validated batches (one or more, already stamped with their offsets) ending
+   * at `lastOffset`. Adds index entries every `index.interval.bytes`.
+   */
+  append (batches: Buffer, lastOffset: number): void {
+    if (lastOffset - this.baseOffset > 0x7fffffff) {
+      throw new StorageError(StorageErrorCode.INVALID_BATCH, `Offset ${lastOffset} does not fit segment ${this.baseOffset}`)
+    }
+    const wasVerified = this.#verifiedUpTo === this.#size
+    const start = this.#size
+    this.#pool.get(this.logPath).write(batches, start)
+    for (let at = 0; at < batches.length;) {
+      const size = LOG_OVERHEAD + readBatchLength(batches, at)
+      const batchLast = readBaseOffset(batches, at) + readLastOffsetDelta(batches, at)
+      this.#track(start + at, batchLast, readMaxTimestamp(batches, at), size)
+      at += size
+    }
+    this.#size += batches.length
+    this.#nextOffset = lastOffset + 1
+    // The broker validated these bytes before appending them.
+    if (wasVerified) this.#verifiedUpTo = this.#size
+  }
+
+  #track (position: number, lastOffset: number, maxTimestamp: number, size: number): void {
+    if (this.#firstBatchTimestamp === undefined) this.#firstBatchTimestamp = maxTimestamp
+    if (maxTimestamp > this.#maxTimestamp) {
+      this.#maxTimestamp = maxTimestamp
+      this.#offsetOfMaxTimestamp = lastOffset
+    }
+    if (this.#bytesSinceLastIndexEntry > this.#options.indexIntervalBytes) {
+      this.offsetIndex.append(lastOffset, position)
+      this.timeIndex.maybeAppend(this.#maxTimestamp, this.#offsetOfMaxTimestamp)
+      this.#bytesSinceLastIndexEntry = 0
+    }
+    this.#bytesSinceLastIndexEntry += size
+  }
+
+  /** Reads `length` bytes at `position` into a fresh buffer. */
+  #readAt (position: number, length: number): Buffer {
+    const buf = Buffer.allocUnsafe(length)
+    const n = this.#pool.get(this.logPath).read(buf, 0, length, position)
+    if (n !== length) {
+      throw new StorageError(StorageErrorCode.CORRUPT, `Short read of ${n} of ${length} bytes at ${position} of '${this.logPath}'`, { path: this.logPath })
+    }
+    return buf
+  }
+
+  /**
+   * Batch headers from `from` up to `to`, read in chunks. Stops at a header that cannot be a
+   * batch; `strict` makes that an error (a structural break inside data believed valid).
+   */
+  * batches (from = 0, to = this.#size, strict = true): Generator<BatchInfo, void, undefined> {
+    let window: Buffer = Buffer.alloc(0)
+    let windowStart = from
+    let at = from
+    while (at + LOG_OVERHEAD <= to) {
+      if (at + RECORD_BATCH_OVERHEAD > windowStart + window.length) {
+        const length = Math.min(Math.max(SCAN_CHUNK, RECORD_BATCH_OVERHEAD), to - at)
+        if (length < RECORD_BATCH_OVERHEAD) {
+          if (strict) this.#structureError(at, 'truncated batch header')
+          return
+        }
+        window = this.#readAt(at, length)
+        windowStart = at
+      }
+      const p = at - windowStart
+      const length = readBatchLength(window, p)
+      const size = LOG_OVERHEAD + length
+      if (length < MIN_BATCH_LENGTH || at + size > to || readMagic(window, p) !== CURRENT_MAGIC) {
+        if (strict) this.#structureError(at, `invalid batch header (length ${length})`)
+        return
+      }
+      const baseOffset = readBaseOffset(window, p)
+      yield { position: at, baseOffset, lastOffset: baseOffset + readLastOffsetDelta(window, p), size, maxTimestamp: readMaxTimestamp(window, p) }
+      at += size
+    }
+    if (strict && at !== to) this.#structureError(at, 'trailing bytes')
+  }
+
+  #structureError (position: number, why: string): never {
+    throw new StorageError(StorageErrorCode.CORRUPT, `Corrupt segment '${this.logPath}' at byte ${position}: ${why}`, { path: this.logPath })
+  }
+
+  /** The first batch at or after `startPosition` whose last offset is >= `offset`. */
+  translateOffset (offset: number, startPosition = 0): BatchInfo | undefined {
+    const from = Math.max(startPosition, this.offsetIndex.lookup(offset).position)
+    for (const batch of this.batches(from)) {
+      if (batch.lastOffset >= offset) return batch
+    }
+    return undefined
+  }
+
+  /**
+   * Whole batches starting with the one holding `startOffset`, up to `maxBytes` and not past
+   * `maxPosition`. The first batch is returned whole even when larger than `maxBytes` if
+   * `minOneBatch` is set (Kafka's rule, so a consumer can always make progress).
+   */
+  read (startOffset: number, maxBytes: number, maxPosition = this.#size, minOneBatch = true): SegmentRead | undefined {
+    const first = this.translateOffset(startOffset)
+    if (first === undefined || first.position >= maxPosition) return undefined
+    const limit = Math.min(maxPosition - first.position, Math.max(maxBytes, minOneBatch ? first.size : 0))
+    if (limit < first.size) return undefined
+    let buf: Buffer = this.#readAt(first.position, limit)
+    // Cut at the last whole batch inside the bytes read.
+    let end = 0
+    while (end + LOG_OVERHEAD <= buf.length) {
+      const size = LOG_OVERHEAD + readBatchLength(buf, end)
+      if (size < LOG_OVERHEAD + MIN_BATCH_LENGTH) this.#structureError(first.position + end, 'invalid batch length')
+      if (end + size > buf.length) break
+      end += size
+    }
+    if (end < buf.length) buf = buf.subarray(0, end)
+    this.#verify(buf, first.position)
+    return { records: buf, firstOffset: first.baseOffset, position: first.position }
+  }
+
+  /** Checks the CRC of batches read from `position` not yet verified since open. */
+  #verify (buf: Buffer, position: number): void {
+    const end = position + buf.length
+    if (end <= this.#verifiedUpTo) return
+    for (const bad of this.#corrupt) {
+      if (bad.position < end && bad.position + bad.size > position) {
+        throw new StorageError(StorageErrorCode.CORRUPT, `Batch at offset ${bad.baseOffset} in '${this.logPath}' is corrupt`, { path: this.logPath })
+      }
+    }
+    for (let at = 0; at < buf.length;) {
+      const size = LOG_OVERHEAD + readBatchLength(buf, at)
+      if (position + at >= this.#verifiedUpTo && readCrc(buf, at) !== computeBatchCrc(buf, at)) {
+        throw new StorageError(StorageErrorCode.CORRUPT,
+          `Batch at offset ${readBaseOffset(buf, at)} (byte ${position + at}) in '${this.logPath}' fails its CRC`, { path: this.logPath })
+      }
+      at += size
+    }
+    if (position <= this.#verifiedUpTo) this.#verifiedUpTo = end
+  }
+
+  /**
+   * Validates every batch, rebuilds the indexes, and truncates an invalid tail. Returns the
+   * bytes truncated. Corruption followed by valid batches is kept and reported in
+   * `corruptBatches`.
+   */
+  recover (): number {
+    this.offsetIndex.reset()
+    this.timeIndex.reset()
+    this.#bytesSinceLastIndexEntry = 0
+    this.#maxTimestamp = -1
+    this.#offsetOfMaxTimestamp = -1
+    this.#firstBatchTimestamp = undefined
+    this.#corrupt = []
+    this.#nextOffset = this.baseOffset
+    const fileSize = this.#pool.get(this.logPath).size()
+    let validEnd = 0
+    let expected = this.baseOffset
+    let at = 0
+    let pendingCorrupt: BatchInfo[] = []
+    while (at + LOG_OVERHEAD <= fileSize) {
+      const head = this.#readAt(at, Math.min(RECORD_BATCH_OVERHEAD, fileSize - at))
+      if (head.length < RECORD_BATCH_OVERHEAD) break
+      const length = readBatchLength(head, 0)
+      const size = LOG_OVERHEAD + length
+      // A length that cannot be right leaves nothing to resynchronise on: the tail ends here.
+      if (length < MIN_BATCH_LENGTH || at + size > fileSize || readMagic(head, 0) !== CURRENT_MAGIC) break
+      const batch = this.#readAt(at, size)
+      const baseOffset = readBaseOffset(batch, 0)
+      const info: BatchInfo = { position: at, baseOffset, lastOffset: baseOffset + readLastOffsetDelta(batch, 0), size, maxTimestamp: readMaxTimestamp(batch, 0) }
+      const valid = readCrc(batch, 0) === computeBatchCrc(batch, 0) && baseOffset >= expected && info.lastOffset >= baseOffset &&
+        info.lastOffset - this.baseOffset <= 0x7fffffff
+      if (!valid) {
+        pendingCorrupt.push(info)
+        at += size
+        continue
+      }
+      // A valid batch after invalid ones: those were corruption in the middle, not a torn tail.
+      this.#corrupt.push(...pendingCorrupt)
+      pendingCorrupt = []
+      this.#track(at, info.lastOffset, info.maxTimestamp, size)
+      expected = info.lastOffset + 1
+      this.#nextOffset = expected
+      at += size
+      validEnd = at
+    }
+    const truncated = fileSize - validEnd
+    if (truncated > 0) this.#pool.get(this.logPath).truncate(validEnd)
+    this.#size = validEnd
+    this.#verifiedUpTo = validEnd
+    this.txnIndex.truncateTo(this.#nextOffset)
+    return truncated
+  }
+
+  /** Restores the in-memory state past the last index entry after a clean open. */
+  #loadTail (): void {
+    const last = this.offsetIndex.count > 0 ? this.offsetIndex.positionAt(this.offsetIndex.count - 1) : 0
+    const lastTime = this.timeIndex.lastEntry
+    this.#maxTimestamp = lastTime.timestamp
+    this.#offsetOfMaxTimestamp = this.timeIndex.count > 0 ? lastTime.offset : -1
+    this.#nextOffset = this.baseOffset
+    this.#firstBatchTimestamp = this.#size > 0 ? null : undefined
+    for (const batch of this.batches(last)) {
+      if (batch.maxTimestamp > this.#maxTimestamp) {
+        this.#maxTimestamp = batch.maxTimestamp
+        this.#offsetOfMaxTimestamp = batch.lastOffset
+      }
+      this.#nextOffset = batch.lastOffset + 1
+      this.#bytesSinceLastIndexEntry = batch.position + batch.size - last
+    }
+    if (this.offsetIndex.count > 0 && this.offsetIndex.lastOffset >= this.#nextOffset) {
+      throw new StorageError(StorageErrorCode.CORRUPT, `Index of '${this.logPath}' points past the log`)
+    }
+  }
+
+  /**
+   * Removes every batch holding an offset >= `offset` (the batch containing `offset` is
+   * removed whole). Returns the bytes removed.
+   */
+  truncateTo (offset: number): number {
+    const batch = this.translateOffset(offset)
+    if (batch === undefined) return 0
+    const removed = this.#size - batch.position
+    this.offsetIndex.truncateTo(batch.baseOffset)
+    this.timeIndex.truncateTo(batch.baseOffset)
+    this.txnIndex.truncateTo(batch.baseOffset)
+    this.#pool.get(this.logPath).truncate(batch.position)
+    this.#size = batch.position
+    this.#verifiedUpTo = Math.min(this.#verifiedUpTo, this.#size)
+    this.#corrupt = this.#corrupt.filter((c) => c.position < this.#size)
+    this.#nextOffset = batch.baseOffset
+    // Recompute the largest timestamp and the index cadence from what remains.
+    this.#maxTimestamp = -1
+    this.#offsetOfMaxTimestamp = -1
+    this.#bytesSinceLastIndexEntry = 0
+    if (this.#size === 0) {
+      this.#firstBatchTimestamp = undefined
+    } else {
+      const lastEntry = this.offsetIndex.count > 0 ? this.offsetIndex.positionAt(this.offsetIndex.count - 1) : 0
+      const lastTime = this.timeIndex.lastEntry
+      if (this.timeIndex.count > 0) {
+        this.#maxTimestamp = lastTime.timestamp
+        this.#offsetOfMaxTimestamp = lastTime.offset
+      }
+      for (const b of this.batches(lastEntry)) {
+        if (b.maxTimestamp > this.#maxTimestamp) {
+          this.#maxTimestamp = b.maxTimestamp
+          this.#offsetOfMaxTimestamp = b.lastOffset
+        }
+        this.#bytesSinceLastIndexEntry = b.position + b.size - lastEntry
+      }
+    }
+    return removed
+  }
+
+  /** Indexes the largest timestamp before the segment stops being the active one (Kafka's onBecomeInactiveSegment). */
+  onBecomeInactive (): void {
+    if (this.#maxTimestamp >= 0) this.timeIndex.maybeAppend(this.#maxTimestamp, this.#offsetOfMaxTimestamp)
+    this.offsetIndex.writePending()
+    this.timeIndex.writePending()
+  }
+
+  /** fsyncs the log and its indexes. */
+  async flush (): Promise<void> {
+    await this.#pool.with(this.logPath, (h) => h.sync())
+    await this.offsetIndex.flush()
+    await this.timeIndex.flush()
+    await this.txnIndex.flush()
+  }
+
+  close (): void {
+    this.onBecomeInactive()
+    this.offsetIndex.close()
+    this.timeIndex.close()
+    this.txnIndex.close()
+    this.#pool.close(this.logPath)
+  }
+
+  /** Every file of this segment that exists. */
+  files (): string[] {
+    return [this.logPath, this.offsetIndex.path, this.timeIndex.path, this.txnIndex.path].filter((p) => this.#pool.exists(p))
+  }
+}

@@ -1,0 +1,20 @@
+/**
+ * @samsa/storage: partition logs on disk in Kafka's layout, with recovery, retention,
+ * compaction and the hooks the idempotence and transaction layers fill in.
+ */
+export { StorageError, StorageErrorCode } from './errors.ts'
+export { type FileHandle, type FileSystem, type OpenMode, NodeFileSystem } from './file-system.ts'
+export { HandlePool } from './handle-pool.ts'
+export { CheckpointFile, type PartitionOffset, type EpochEntry, partitionOffsetCheckpoint, leaderEpochCheckpoint } from './checkpoint-file.ts'
+export { OffsetIndex, OFFSET_INDEX_ENTRY_SIZE, type OffsetPosition } from './offset-index.ts'
+export { TimeIndex, TIME_INDEX_ENTRY_SIZE, type TimestampOffset } from './time-index.ts'
+export { TransactionIndex, TXN_INDEX_ENTRY_SIZE, type AbortedTxn } from './transaction-index.ts'
+export { LeaderEpochCache, UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET, type EpochEndOffset } from './leader-epoch-cache.ts'
+export { type LogConfig, DEFAULT_LOG_CONFIG, LONG_MAX, logConfig, compacted, deletes } from './log-config.ts'
+export { LogSegment, type BatchInfo, type SegmentRead, type SegmentOptions, offsetFileName } from './log-segment.ts'
+export {
+  PartitionLog, type PartitionLogOptions, type AppendResult, type ReadOptions, type ReadResult, type OffsetAndTimestamp,
+  type RecoveryReport
+} from './partition-log.ts'
+export { LogManager, type LogManagerOptions, type LoadReport, parsePartitionDir, CLEAN_SHUTDOWN_FILE } from './log-manager.ts'
+export { MemoryFileSystem, mulberry32, randomSeed, type MemoryFileSystemOptions, type FaultOp, type CrashOptions, type CrashReport } from './memory-file-system.ts'

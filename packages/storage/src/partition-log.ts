@@ -1,0 +1,668 @@
+/**
+ * The log of one topic partition: a directory `<topic>-<partition>` of segments in offset
+ * order, the last one active (Kafka's UnifiedLog + LocalLog).
+ *
+ * Offsets: the log start offset (first readable offset, moved by retention and DeleteRecords)
+ * <= recovery point (everything below is fsynced) <= high watermark (set by the broker:
+ * replicated to the ISR) <= log end offset (next offset to assign). The last stable offset
+ * (read_committed limit) is set by the transaction layer and is <= the high watermark.
+ *
+ * Files: segments (log-segment.ts), `leader-epoch-checkpoint` (leader-epoch-cache.ts) and
+ * `<offset>.snapshot` producer-state snapshots (written by the idempotence layer through
+ * writeProducerSnapshot). Leftovers of interrupted operations are handled on open: `.deleted`
+ * files are removed, `.cleaned` ones (an unfinished compaction) removed, `.swap` ones (a
+ * compaction that finished writing) renamed into place.
+ *
+ * Not thread-safe: appends, reads and maintenance of one partition run one at a time on the
+ * event loop; only flushes wait for the disk, and appends may continue meanwhile.
+ */
+import { randomUUID } from 'node:crypto'
+import { join } from 'node:path'
+import {
+  LOG_OVERHEAD, MIN_BATCH_LENGTH, TIMESTAMP_TYPE_MASK, decodeRecordBatch, readAttributes, readBaseOffset, readBatchLength,
+  readLastOffsetDelta, readMaxTimestamp, readPartitionLeaderEpoch, setBaseOffset, setLogAppendTime, setPartitionLeaderEpoch
+} from '@samsa/protocol'
+import { StorageError, StorageErrorCode } from './errors.ts'
+import type { FileSystem } from './file-system.ts'
+import type { HandlePool } from './handle-pool.ts'
+import { LeaderEpochCache, type EpochEndOffset } from './leader-epoch-cache.ts'
+import { type LogConfig, deletes } from './log-config.ts'
+import { type BatchInfo, LOG_SUFFIX, LogSegment, offsetFileName } from './log-segment.ts'
+import type { AbortedTxn } from './transaction-index.ts'
+
+export const LEADER_EPOCH_CHECKPOINT = 'leader-epoch-checkpoint'
+export const SNAPSHOT_SUFFIX = '.snapshot'
+export const DELETED_SUFFIX = '.deleted'
+export const CLEANED_SUFFIX = '.cleaned'
+export const SWAP_SUFFIX = '.swap'
+export const DELETE_DIR_SUFFIX = '-delete'
+
+export interface PartitionLogOptions {
+  fs: FileSystem
+  pool: HandlePool
+  dir: string
+  topic: string
+  partition: number
+  config: LogConfig
+  /** The checkpointed recovery point; batches at or after it are validated on an unclean open. */
+  recoveryPoint?: number
+  /** The checkpointed log start offset. */
+  logStartOffset?: number
+  /** True after a clean shutdown: no recovery scan. */
+  clean: boolean
+  /** Milliseconds since the epoch (injectable for tests). */
+  clock?: () => number
+}
+
+export interface AppendResult {
+  baseOffset: number
+  lastOffset: number
+  /** The broker time stamped on the batches, or -1 for CreateTime topics. */
+  logAppendTime: number
+  maxTimestamp: number
+  /** Resolves once the append is durable, when `flush.messages` asked for a flush now. */
+  flushed: Promise<void> | undefined
+}
+
+export interface ReadOptions {
+  maxBytes: number
+  /** Exclusive upper bound: the high watermark, the LSO, or the log end for followers. */
+  maxOffset?: number
+  /** Return the first batch whole even if larger than maxBytes (default true). */
+  minOneBatch?: boolean
+}
+
+export interface ReadResult {
+  /** Whole batches (may be empty), ready to write to a socket. */
+  records: Buffer
+  /** Offset of the first batch returned (<= the requested offset), or the requested offset. */
+  firstOffset: number
+}
+
+export interface OffsetAndTimestamp {
+  offset: number
+  timestamp: number
+  leaderEpoch: number
+}
+
+export interface RecoveryReport {
+  recoveredSegments: number
+  truncatedBytes: number
+  corruptBatches: number
+}
+
+export class PartitionLog {
+  readonly topic: string
+  readonly partition: number
+  readonly dir: string
+  config: LogConfig
+  readonly leaderEpochCache: LeaderEpochCache
+  readonly recovery: RecoveryReport
+  readonly #fs: FileSystem
+  readonly #pool: HandlePool
+  readonly #clock: () => number
+  #segments: LogSegment[] = []
+  #logStartOffset = 0
+  #recoveryPoint = 0
+  #highWatermark = 0
+  #lastStableOffset: number | undefined
+  #lastFlushTime: number
+  #closed = false
+  #flushing: Promise<void> | undefined
+
+  private constructor (options: PartitionLogOptions) {
+    this.#fs = options.fs
+    this.#pool = options.pool
+    this.dir = options.dir
+    this.topic = options.topic
+    this.partition = options.partition
+    this.config = options.config
+    this.#clock = options.clock ?? Date.now
+    this.#lastFlushTime = this.#clock()
+    this.leaderEpochCache = new LeaderEpochCache(this.#fs, join(this.dir, LEADER_EPOCH_CHECKPOINT))
+    this.recovery = { recoveredSegments: 0, truncatedBytes: 0, corruptBatches: 0 }
+  }
+
+  /** Opens (creating if needed) and, after an unclean shutdown, recovers the log. */
+  static open (options: PartitionLogOptions): PartitionLog {
+    const log = new PartitionLog(options)
+    log.#load(options)
+    return log
+  }
+
+  // ---- offsets
+
+  get logStartOffset (): number {
+    return this.#logStartOffset
+  }
+
+  get logEndOffset (): number {
+    return this.activeSegment.nextOffset
+  }
+
+  get recoveryPoint (): number {
+    return this.#recoveryPoint
+  }
+
+  /** Set by the broker when replicas acknowledge; clamped to [log start, log end]. */
+  get highWatermark (): number {
+    return this.#highWatermark
+  }
+
+  set highWatermark (offset: number) {
+    this.#highWatermark = Math.min(Math.max(offset, this.#logStartOffset), this.logEndOffset)
+  }
+
+  /** The read_committed limit; the high watermark unless the transaction layer set one. */
+  get lastStableOffset (): number {
+    return Math.min(this.#lastStableOffset ?? this.#highWatermark, this.#highWatermark)
+  }
+
+  set lastStableOffset (offset: number | undefined) {
+    this.#lastStableOffset = offset
+  }
+
+  get size (): number {
+    let total = 0
+    for (const s of this.#segments) total += s.size
+    return total
+  }
+
+  get segments (): readonly LogSegment[] {
+    return this.#segments
+  }
+
+  get activeSegment (): LogSegment {
+    return this.#segments.at(-1)!
+  }
+
+  // ---- append
+
+  /**
+   * Appends batches produced to this partition (validated by the broker): assigns offsets
+   * from the log end, stamps the leader epoch and, for LogAppendTime topics, the broker
+   * time. The bytes are modified in place and written as they are.
+   */
+  appendAsLeader (batches: Buffer, leaderEpoch: number): AppendResult {
+    this.#checkOpen()
+    const now = this.#clock()
+    const logAppendTime = this.config['message.timestamp.type'] === 'LogAppendTime' ? now : -1
+    const baseOffset = this.logEndOffset
+    let next = baseOffset
+    let maxTimestamp = -1
+    this.#forEachBatch(batches, (at) => {
+      setBaseOffset(batches, at, next)
+      setPartitionLeaderEpoch(batches, at, leaderEpoch)
+      if (logAppendTime >= 0) setLogAppendTime(batches, at, logAppendTime)
+      maxTimestamp = Math.max(maxTimestamp, readMaxTimestamp(batches, at))
+      next += readLastOffsetDelta(batches, at) + 1
+    })
+    this.leaderEpochCache.assign(leaderEpoch, baseOffset)
+    return this.#append(batches, baseOffset, next - 1, maxTimestamp, logAppendTime)
+  }
+
+  /** Appends batches fetched from the leader, keeping their offsets and epochs. */
+  appendAsFollower (batches: Buffer): AppendResult {
+    this.#checkOpen()
+    let expected = this.logEndOffset
+    let first = -1
+    let last = -1
+    let maxTimestamp = -1
+    this.#forEachBatch(batches, (at) => {
+      const base = readBaseOffset(batches, at)
+      if (base < expected) {
+        throw new StorageError(StorageErrorCode.INVALID_BATCH, `Batch offset ${base} is below the log end offset ${expected} of ${this.topic}-${this.partition}`)
+      }
+      if (first < 0) first = base
+      this.leaderEpochCache.assign(readPartitionLeaderEpoch(batches, at), base)
+      last = base + readLastOffsetDelta(batches, at)
+      expected = last + 1
+      maxTimestamp = Math.max(maxTimestamp, readMaxTimestamp(batches, at))
+    })
+    if (first < 0) return { baseOffset: this.logEndOffset, lastOffset: this.logEndOffset - 1, logAppendTime: -1, maxTimestamp: -1, flushed: undefined }
+    if (first > this.logEndOffset && this.activeSegment.size === 0 && this.#segments.length === 1) {
+      // A follower starting past an empty log (the leader's log start moved): start there.
+      this.#resetTo(first)
+    } else if (first > this.logEndOffset) {
+      this.#roll(first)
+    }
+    return this.#append(batches, first, last, maxTimestamp, -1)
+  }
+
+  #forEachBatch (batches: Buffer, fn: (at: number) => void): void {
+    let at = 0
+    while (at < batches.length) {
+      if (batches.length - at < LOG_OVERHEAD) throw new StorageError(StorageErrorCode.INVALID_BATCH, 'Trailing bytes after the last batch')
+      const length = readBatchLength(batches, at)
+      if (length < MIN_BATCH_LENGTH || at + LOG_OVERHEAD + length > batches.length) {
+        throw new StorageError(StorageErrorCode.INVALID_BATCH, `Batch at byte ${at} has an invalid length ${length}`)
+      }
+      fn(at)
+      at += LOG_OVERHEAD + length
+    }
+  }
+
+  #append (batches: Buffer, baseOffset: number, lastOffset: number, maxTimestamp: number, logAppendTime: number): AppendResult {
+    if (this.#shouldRoll(batches.length, maxTimestamp, lastOffset)) this.#roll(baseOffset)
+    this.activeSegment.append(batches, lastOffset)
+    if (this.#highWatermark > this.logEndOffset) this.#highWatermark = this.logEndOffset
+    const unflushed = this.logEndOffset - this.#recoveryPoint
+    const flushed = unflushed >= this.config['flush.messages'] ? this.flush() : undefined
+    return { baseOffset, lastOffset, logAppendTime, maxTimestamp, flushed }
+  }
+
+  #shouldRoll (bytes: number, maxTimestamp: number, lastOffset: number): boolean {
+    const segment = this.activeSegment
+    if (segment.size === 0) return false
+    const config = this.config
+    const rolling = segment.rollingBasedTimestamp
+    const waited = maxTimestamp >= 0 && rolling >= 0 ? maxTimestamp - rolling : this.#clock() - rolling
+    return segment.size > config['segment.bytes'] - bytes ||
+      waited > config['segment.ms'] - this.#jitter() ||
+      segment.offsetIndex.isFull || segment.timeIndex.isFull ||
+      lastOffset - segment.baseOffset > 0x7fffffff
+  }
+
+  /** A stable per-partition jitter in [0, segment.jitter.ms), so partitions do not all roll at once. */
+  #jitter (): number {
+    const jitter = this.config['segment.jitter.ms']
+    if (jitter <= 0) return 0
+    let h = this.partition
+    for (let i = 0; i < this.topic.length; i++) h = (h * 31 + this.topic.charCodeAt(i)) | 0
+    return Math.abs(h) % jitter
+  }
+
+  /** Closes the active segment and starts a new one at `baseOffset` (default: the log end). */
+  roll (baseOffset = this.logEndOffset): LogSegment {
+    this.#checkOpen()
+    return this.#roll(baseOffset)
+  }
+
+  #roll (baseOffset: number): LogSegment {
+    const active = this.activeSegment
+    if (active.size === 0 && active.baseOffset === baseOffset) return active
+    active.onBecomeInactive()
+    const segment = LogSegment.create(this.#pool, this.dir, baseOffset, this.#segmentOptions(), this.#clock())
+    this.#segments.push(segment)
+    // Kafka fsyncs a segment when it stops being active; appends go on meanwhile.
+    void active.flush().catch(() => { /* surfaced by the next flush() of the log */ })
+    return segment
+  }
+
+  #segmentOptions (): { indexIntervalBytes: number, maxIndexSize: number } {
+    return { indexIntervalBytes: this.config['index.interval.bytes'], maxIndexSize: this.config['segment.index.bytes'] }
+  }
+
+  // ---- read
+
+  /**
+   * Whole batches from `startOffset`, from one segment, up to `maxBytes` and below `maxOffset`
+   * (default: the high watermark). Throws OFFSET_OUT_OF_RANGE outside [log start, log end].
+   */
+  read (startOffset: number, options: ReadOptions): ReadResult {
+    this.#checkOpen()
+    const maxOffset = Math.min(options.maxOffset ?? this.#highWatermark, this.logEndOffset)
+    if (startOffset < this.#logStartOffset || startOffset > this.logEndOffset) {
+      throw new StorageError(StorageErrorCode.OFFSET_OUT_OF_RANGE,
+        `Offset ${startOffset} is out of range [${this.#logStartOffset}, ${this.logEndOffset}] for ${this.topic}-${this.partition}`)
+    }
+    const empty = { records: Buffer.alloc(0), firstOffset: startOffset }
+    if (startOffset >= maxOffset) return empty
+    for (let i = this.#segmentIndexFor(startOffset); i < this.#segments.length; i++) {
+      const segment = this.#segments[i]!
+      if (segment.baseOffset >= maxOffset) break
+      let maxPosition = segment.size
+      if (maxOffset < segment.nextOffset) maxPosition = segment.translateOffset(maxOffset)?.position ?? segment.size
+      const read = segment.read(startOffset, options.maxBytes, maxPosition, options.minOneBatch ?? true)
+      if (read !== undefined) return { records: read.records, firstOffset: read.firstOffset }
+      // Nothing at or after startOffset in this segment (e.g. compacted away): try the next.
+    }
+    return empty
+  }
+
+  /** Index of the last segment whose base offset is <= `offset` (or 0). */
+  #segmentIndexFor (offset: number): number {
+    let lo = 0
+    let hi = this.#segments.length - 1
+    let found = 0
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1
+      if (this.#segments[mid]!.baseOffset <= offset) {
+        found = mid
+        lo = mid + 1
+      } else {
+        hi = mid - 1
+      }
+    }
+    return found
+  }
+
+  /** Every batch header from `offset` on (for rebuilding producer state after recovery). */
+  * batchesFrom (offset: number): Generator<BatchInfo & { segment: LogSegment }, void, undefined> {
+    for (let i = this.#segmentIndexFor(offset); i < this.#segments.length; i++) {
+      const segment = this.#segments[i]!
+      const start = segment.offsetIndex.lookup(offset).position
+      for (const batch of segment.batches(start)) {
+        if (batch.lastOffset >= offset) yield { ...batch, segment }
+      }
+    }
+  }
+
+  /**
+   * The earliest offset whose record timestamp is >= `timestamp` (ListOffsets by time), or
+   * undefined when every record is older. Decodes only the batches it must.
+   */
+  offsetForTimestamp (timestamp: number): OffsetAndTimestamp | undefined {
+    this.#checkOpen()
+    for (const segment of this.#segments) {
+      if (segment.maxTimestamp < timestamp) continue
+      const from = segment.timeIndex.lookup(timestamp).offset
+      const start = Math.max(from, this.#logStartOffset)
+      const position = segment.offsetIndex.lookup(start).position
+      for (const batch of segment.batches(position)) {
+        if (batch.lastOffset < start || batch.maxTimestamp < timestamp) continue
+        const data = segment.read(batch.baseOffset, 1, batch.position + batch.size, true)
+        if (data === undefined) continue
+        const decoded = decodeRecordBatch(data.records)
+        const logAppendTime = (readAttributes(data.records, 0) & TIMESTAMP_TYPE_MASK) !== 0
+        for (const record of decoded.records) {
+          const offset = batch.baseOffset + record.offsetDelta
+          const ts = logAppendTime ? batch.maxTimestamp : Number(decoded.header.baseTimestamp) + record.timestampDelta
+          if (offset >= start && ts >= timestamp) {
+            return { offset, timestamp: ts, leaderEpoch: this.leaderEpochCache.epochForOffset(offset) }
+          }
+        }
+      }
+    }
+    return undefined
+  }
+
+  /** The offset and timestamp of the record with the largest timestamp (ListOffsets -3). */
+  maxTimestampAndOffset (): OffsetAndTimestamp | undefined {
+    let best: LogSegment | undefined
+    for (const s of this.#segments) if (s.maxTimestamp >= 0 && (best === undefined || s.maxTimestamp >= best.maxTimestamp)) best = s
+    if (best === undefined) return undefined
+    const offset = best.offsetOfMaxTimestamp
+    return { offset, timestamp: best.maxTimestamp, leaderEpoch: this.leaderEpochCache.epochForOffset(offset) }
+  }
+
+  /** OffsetForLeaderEpoch: where `leaderEpoch` ended in this log. */
+  endOffsetForEpoch (leaderEpoch: number): EpochEndOffset {
+    return this.leaderEpochCache.endOffsetFor(leaderEpoch, this.logEndOffset)
+  }
+
+  /** Aborted transactions overlapping [fetchOffset, upperBoundOffset) (read_committed Fetch). */
+  collectAbortedTransactions (fetchOffset: number, upperBoundOffset: number): AbortedTxn[] {
+    const out: AbortedTxn[] = []
+    for (let i = this.#segmentIndexFor(fetchOffset); i < this.#segments.length; i++) {
+      const segment = this.#segments[i]!
+      if (segment.baseOffset >= upperBoundOffset) break
+      out.push(...segment.txnIndex.collectAborted(fetchOffset, upperBoundOffset))
+    }
+    return out
+  }
+
+  /** Records an aborted transaction whose ABORT marker is at `txn.lastOffset`. */
+  appendAbortedTransaction (txn: AbortedTxn): void {
+    this.#segments[this.#segmentIndexFor(txn.lastOffset)]!.txnIndex.append(txn)
+  }
+
+  // ---- truncation and retention
+
+  /** Removes every record at or after `offset` (replication after a leader change). */
+  truncateTo (offset: number): void {
+    this.#checkOpen()
+    if (offset >= this.logEndOffset) return
+    if (offset <= this.#logStartOffset) {
+      this.truncateFullyAndStartAt(offset)
+      return
+    }
+    while (this.#segments.length > 1 && this.activeSegment.baseOffset >= offset) this.#deleteSegment(this.#segments.pop()!)
+    this.activeSegment.truncateTo(offset)
+    this.#afterTruncation()
+  }
+
+  /** Deletes everything and starts the log empty at `offset`. */
+  truncateFullyAndStartAt (offset: number): void {
+    this.#checkOpen()
+    this.#resetTo(offset)
+    this.#logStartOffset = offset
+    this.leaderEpochCache.truncateFromEnd(offset)
+  }
+
+  #resetTo (offset: number): void {
+    for (const s of this.#segments) this.#deleteSegment(s)
+    this.#segments = [LogSegment.create(this.#pool, this.dir, offset, this.#segmentOptions(), this.#clock())]
+    this.#logStartOffset = offset
+    this.#afterTruncation()
+  }
+
+  #afterTruncation (): void {
+    const end = this.logEndOffset
+    this.leaderEpochCache.truncateFromEnd(end)
+    if (this.#recoveryPoint > end) this.#recoveryPoint = end
+    if (this.#highWatermark > end) this.#highWatermark = end
+    this.#deleteSnapshotsFrom(end + 1)
+  }
+
+  /** DeleteRecords: moves the log start offset forward (never past the high watermark). */
+  deleteRecordsBefore (offset: number): number {
+    this.#checkOpen()
+    if (offset > this.#highWatermark) {
+      throw new StorageError(StorageErrorCode.OFFSET_OUT_OF_RANGE, `Cannot delete records before ${offset}: above the high watermark ${this.#highWatermark}`)
+    }
+    if (offset > this.#logStartOffset) {
+      this.#logStartOffset = offset
+      this.leaderEpochCache.truncateFromStart(offset)
+      this.#deleteSegmentsWhile((_s, next) => next !== undefined && next.baseOffset <= this.#logStartOffset)
+    }
+    return this.#logStartOffset
+  }
+
+  /**
+   * Applies retention: whole segments below the log start offset, then (for `delete`
+   * policies) by `retention.ms` on each segment's largest timestamp and by `retention.bytes`.
+   * Never deletes the active segment. Returns the number of segments deleted.
+   */
+  deleteOldSegments (): number {
+    this.#checkOpen()
+    let deleted = this.#deleteSegmentsWhile((_s, next) => next !== undefined && next.baseOffset <= this.#logStartOffset)
+    if (!deletes(this.config)) return deleted
+    const retentionMs = this.config['retention.ms']
+    if (retentionMs >= 0) {
+      const now = this.#clock()
+      deleted += this.#deleteSegmentsWhile((s) => now - (s.maxTimestamp >= 0 ? s.maxTimestamp : s.rollingBasedTimestamp) > retentionMs)
+    }
+    const retentionBytes = this.config['retention.bytes']
+    if (retentionBytes >= 0) {
+      let excess = this.size - retentionBytes
+      deleted += this.#deleteSegmentsWhile((s) => {
+        if (excess - s.size < 0) return false
+        excess -= s.size
+        return true
+      })
+    }
+    return deleted
+  }
+
+  /** Deletes leading non-active segments while `pred` holds; moves the log start offset past them. */
+  #deleteSegmentsWhile (pred: (segment: LogSegment, next: LogSegment | undefined) => boolean): number {
+    let n = 0
+    // The high watermark bounds deletion: data consumers cannot have read yet is kept.
+    while (this.#segments.length > 1) {
+      const first = this.#segments[0]!
+      const next = this.#segments[1]!
+      if (next.baseOffset > this.#highWatermark || !pred(first, next)) break
+      this.#segments.shift()
+      this.#deleteSegment(first)
+      n++
+    }
+    if (n > 0) {
+      this.#logStartOffset = Math.max(this.#logStartOffset, this.#segments[0]!.baseOffset)
+      this.leaderEpochCache.truncateFromStart(this.#logStartOffset)
+      this.#deleteSnapshotsBefore(this.#segments[0]!.baseOffset)
+    }
+    return n
+  }
+
+  #deleteSegment (segment: LogSegment): void {
+    segment.close()
+    for (const file of segment.files()) {
+      this.#pool.close(file)
+      // Rename first so a crash mid-delete never leaves a half-deleted segment looking live.
+      this.#fs.rename(file, file + DELETED_SUFFIX)
+      this.#fs.unlink(file + DELETED_SUFFIX)
+    }
+  }
+
+  // ---- producer-state snapshots (filled in by the idempotence layer)
+
+  /** Writes `<offset>.snapshot` atomically. */
+  async writeProducerSnapshot (offset: number, data: Buffer): Promise<void> {
+    await this.#fs.writeFileAtomic(join(this.dir, offsetFileName(offset) + SNAPSHOT_SUFFIX), data)
+  }
+
+  /** The newest snapshot at or below `maxOffset` (default: the log end). */
+  latestProducerSnapshot (maxOffset = this.logEndOffset): { offset: number, data: Buffer } | undefined {
+    const offsets = this.#snapshotOffsets().filter((o) => o <= maxOffset)
+    const offset = offsets.at(-1)
+    if (offset === undefined) return undefined
+    return { offset, data: this.#fs.readFile(join(this.dir, offsetFileName(offset) + SNAPSHOT_SUFFIX)) }
+  }
+
+  #snapshotOffsets (): number[] {
+    return this.#fs.readdir(this.dir).filter((f) => f.endsWith(SNAPSHOT_SUFFIX)).map((f) => Number(f.slice(0, 20))).sort((a, b) => a - b)
+  }
+
+  #deleteSnapshotsFrom (offset: number): void {
+    for (const o of this.#snapshotOffsets()) if (o >= offset) this.#fs.unlink(join(this.dir, offsetFileName(o) + SNAPSHOT_SUFFIX))
+  }
+
+  #deleteSnapshotsBefore (offset: number): void {
+    const offsets = this.#snapshotOffsets()
+    // Keep the newest one below the start: producer state is rebuilt from it.
+    const keepFrom = offsets.filter((o) => o <= offset).at(-1) ?? offset
+    for (const o of offsets) if (o < keepFrom) this.#fs.unlink(join(this.dir, offsetFileName(o) + SNAPSHOT_SUFFIX))
+  }
+
+  // ---- durability and lifecycle
+
+  /** fsyncs everything appended so far and advances the recovery point. */
+  async flush (): Promise<void> {
+    this.#checkOpen()
+    // Flushes are serialised; a flush asked for while one runs covers the newer appends.
+    const previous = this.#flushing ?? Promise.resolve()
+    const run = previous.then(async () => {
+      const target = this.logEndOffset
+      const segments = this.#segments.filter((s) => s.nextOffset > this.#recoveryPoint || s === this.activeSegment)
+      for (const s of segments) {
+        s.offsetIndex.writePending()
+        s.timeIndex.writePending()
+        await s.flush()
+      }
+      await this.leaderEpochCache.flush()
+      if (target > this.#recoveryPoint) this.#recoveryPoint = Math.min(target, this.logEndOffset)
+      this.#lastFlushTime = this.#clock()
+    })
+    this.#flushing = run.finally(() => {
+      if (this.#flushing === tracked) this.#flushing = undefined
+    })
+    const tracked = this.#flushing
+    return await run
+  }
+
+  /** Whether `flush.ms` has elapsed since the last flush with data pending. */
+  flushDue (now = this.#clock()): boolean {
+    return this.logEndOffset > this.#recoveryPoint && now - this.#lastFlushTime >= this.config['flush.ms']
+  }
+
+  async close (): Promise<void> {
+    if (this.#closed) return
+    await this.flush()
+    this.#closed = true
+    for (const s of this.#segments) s.close()
+  }
+
+  /** Closes and removes the partition directory (topic deletion). */
+  async delete (): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true
+      await this.#flushing?.catch(() => undefined)
+      for (const s of this.#segments) {
+        s.close()
+        for (const file of s.files()) this.#pool.close(file)
+      }
+    }
+    // Rename first: a crash mid-removal leaves a `-delete` directory, not a half-empty log.
+    const doomed = `${this.dir}.${randomUUID().replace(/-/g, '')}${DELETE_DIR_SUFFIX}`
+    this.#fs.rename(this.dir, doomed)
+    this.#fs.rmdir(doomed)
+  }
+
+  get closed (): boolean {
+    return this.#closed
+  }
+
+  #checkOpen (): void {
+    if (this.#closed) throw new StorageError(StorageErrorCode.CLOSED, `Log ${this.topic}-${this.partition} is closed`)
+  }
+
+  // ---- loading and recovery
+
+  #load (options: PartitionLogOptions): void {
+    const fs = this.#fs
+    fs.mkdir(this.dir)
+    const names = fs.readdir(this.dir)
+    for (const name of names) {
+      const path = join(this.dir, name)
+      if (name.endsWith(DELETED_SUFFIX) || name.endsWith(CLEANED_SUFFIX) || name.endsWith('.tmp')) fs.unlink(path)
+    }
+    // A .swap file is a compacted segment that was fully written: finish installing it.
+    for (const name of names.filter((n) => n.endsWith(SWAP_SUFFIX))) {
+      fs.rename(join(this.dir, name), join(this.dir, name.slice(0, -SWAP_SUFFIX.length)))
+    }
+    const baseOffsets = fs.readdir(this.dir)
+      .filter((n) => n.endsWith(LOG_SUFFIX) && /^\d{20}\.log$/.test(n))
+      .map((n) => Number(n.slice(0, 20)))
+      .sort((a, b) => a - b)
+    // Index files whose log is gone are leftovers.
+    for (const name of fs.readdir(this.dir)) {
+      const m = /^(\d{20})\.(index|timeindex|txnindex)$/.exec(name)
+      if (m !== null && !baseOffsets.includes(Number(m[1]))) fs.unlink(join(this.dir, name))
+    }
+    const recoveryPoint = options.recoveryPoint ?? 0
+    const segmentOptions = this.#segmentOptions()
+    const now = this.#clock()
+    for (let i = 0; i < baseOffsets.length; i++) {
+      const base = baseOffsets[i]!
+      const nextBase = baseOffsets[i + 1]
+      // Segments that may hold data past the recovery point are validated after a crash.
+      const recover = !options.clean && (nextBase === undefined || nextBase > recoveryPoint)
+      const { segment, truncatedBytes } = LogSegment.open(this.#pool, this.dir, base, segmentOptions, now, recover)
+      this.#segments.push(segment)
+      if (recover) this.recovery.recoveredSegments++
+      this.recovery.corruptBatches += segment.corruptBatches.length
+      if (truncatedBytes > 0) {
+        this.recovery.truncatedBytes += truncatedBytes
+        // Data after a torn write cannot be trusted: later segments go too (Kafka does the same).
+        for (const later of baseOffsets.slice(i + 1)) {
+          const dropped = LogSegment.open(this.#pool, this.dir, later, segmentOptions, now, false).segment
+          this.recovery.truncatedBytes += dropped.size
+          this.#deleteSegment(dropped)
+        }
+        break
+      }
+    }
+    if (this.#segments.length === 0) {
+      const start = Math.max(options.logStartOffset ?? 0, 0)
+      this.#segments.push(LogSegment.create(this.#pool, this.dir, start, segmentOptions, now))
+    }
+    const end = this.logEndOffset
+    this.#logStartOffset = Math.min(Math.max(options.logStartOffset ?? 0, this.#segments[0]!.baseOffset), end)
+    this.#recoveryPoint = Math.min(options.clean ? end : recoveryPoint, end)
+    this.#highWatermark = this.#recoveryPoint
+    this.leaderEpochCache.truncateFromEnd(end)
+    this.leaderEpochCache.truncateFromStart(this.#logStartOffset)
+    this.#deleteSnapshotsFrom(end + 1)
+  }
+}
