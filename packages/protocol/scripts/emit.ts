@@ -464,8 +464,10 @@ export class Emitter {
         this.line('  }')
       }
     }
-    // Kafka refuses to silently drop a non-ignorable field that a version cannot carry.
-    for (const field of struct.fields) {
+    // Kafka refuses to silently drop a non-ignorable field that a version cannot carry. That
+    // protects requests (dropping `validateOnly` would change their meaning); a response field
+    // the client's version cannot carry is simply left out, so responses are not checked.
+    for (const field of this.#message.raw.type === 'response' ? [] : struct.fields) {
       if (field.ignorable || field.versions === null) continue
       if (field.kind === 'struct') continue
       const present = rangeTest(this.#present(field, struct), struct.context)

@@ -647,8 +647,6 @@ export function sizeAddPartitionsToTxnResponse (m: AddPartitionsToTxnResponse, v
       }
     }
   }
-  if (!(v >= 4) && m.resultsByTransaction.length > 0) throw new ProtocolEncodeError(`Field AddPartitionsToTxnResponse.ResultsByTransaction cannot be sent in version ${v}`)
-  if (!(v <= 3) && m.resultsByTopicV3AndBelow.length > 0) throw new ProtocolEncodeError(`Field AddPartitionsToTxnResponse.ResultsByTopicV3AndBelow cannot be sent in version ${v}`)
   if (v >= 3) {
     let n = 0
     const u = m.unknownTaggedFields

@@ -322,8 +322,6 @@ export function sizeCreateDelegationTokenResponse (m: CreateDelegationTokenRespo
   s += (v >= 2 ? sizeOfCompactString(m.tokenId) : sizeOfString(m.tokenId))
   s += (v >= 2 ? sizeOfCompactBytes(m.hmac) : sizeOfBytes(m.hmac))
   s += 4
-  if (!(v >= 3) && m.tokenRequesterPrincipalType !== '') throw new ProtocolEncodeError(`Field CreateDelegationTokenResponse.TokenRequesterPrincipalType cannot be sent in version ${v}`)
-  if (!(v >= 3) && m.tokenRequesterPrincipalName !== '') throw new ProtocolEncodeError(`Field CreateDelegationTokenResponse.TokenRequesterPrincipalName cannot be sent in version ${v}`)
   if (v >= 2) {
     let n = 0
     const u = m.unknownTaggedFields

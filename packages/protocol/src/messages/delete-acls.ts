@@ -472,7 +472,6 @@ function sizeDeleteAclsMatchingAcl (m: DeleteAclsMatchingAcl, v: number, zc: Zer
   s += (v >= 2 ? sizeOfCompactString(m.host) : sizeOfString(m.host))
   s += 1
   s += 1
-  if (!(v >= 1) && m.patternType !== 3) throw new ProtocolEncodeError(`Field DeleteAclsResponse.PatternType cannot be sent in version ${v}`)
   if (v >= 2) {
     let n = 0
     const u = m.unknownTaggedFields

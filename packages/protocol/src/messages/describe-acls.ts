@@ -354,7 +354,6 @@ function sizeDescribeAclsResource (m: DescribeAclsResource, v: number, zc: ZeroC
       for (let i = 0; i < a.length; i++) s += sizeAclDescription(a[i]!, v, zc)
     }
   }
-  if (!(v >= 1) && m.patternType !== 3) throw new ProtocolEncodeError(`Field DescribeAclsResponse.PatternType cannot be sent in version ${v}`)
   if (v >= 2) {
     let n = 0
     const u = m.unknownTaggedFields

@@ -243,7 +243,6 @@ export function sizeDescribeClusterResponse (m: DescribeClusterResponse, v: numb
     }
   }
   s += 4
-  if (!(v >= 1) && m.endpointType !== 1) throw new ProtocolEncodeError(`Field DescribeClusterResponse.EndpointType cannot be sent in version ${v}`)
   let n = 0
   const u = m.unknownTaggedFields
   if (u !== undefined) {

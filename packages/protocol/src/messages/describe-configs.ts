@@ -585,7 +585,6 @@ function sizeDescribeConfigsResourceResult (m: DescribeConfigsResourceResult, v:
   if (v >= 3) {
     s += (v >= 4 ? sizeOfCompactNullableString(m.documentation) : sizeOfNullableString(m.documentation))
   }
-  if (!(v <= 0) && m.isDefault !== false) throw new ProtocolEncodeError(`Field DescribeConfigsResponse.IsDefault cannot be sent in version ${v}`)
   if (v >= 4) {
     let n = 0
     const u = m.unknownTaggedFields

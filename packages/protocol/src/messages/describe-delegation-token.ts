@@ -2,7 +2,7 @@
 // DescribeDelegationTokenRequest.json and DescribeDelegationTokenResponse.json (Apache License 2.0). Do not edit: run `npm run generate`.
 /* eslint-disable */
 import { type ApiDefinition, type MessageSchema } from '../api.ts'
-import { EMPTY_BUFFER, ProtocolEncodeError, keepTaggedField, sizeOfBytes, sizeOfCompactBytes, sizeOfCompactString, sizeOfString, sizeOfUnsignedVarInt, type Reader, type TaggedField, type Writer, type ZeroCopyCounter, writeTaggedField } from '../primitives/mod.ts'
+import { EMPTY_BUFFER, keepTaggedField, sizeOfBytes, sizeOfCompactBytes, sizeOfCompactString, sizeOfString, sizeOfUnsignedVarInt, type Reader, type TaggedField, type Writer, type ZeroCopyCounter, writeTaggedField } from '../primitives/mod.ts'
 
 /** DescribeDelegationTokenRequest (versions 0-3, flexible from 2). */
 export interface DescribeDelegationTokenRequest {
@@ -420,8 +420,6 @@ function sizeDescribedDelegationToken (m: DescribedDelegationToken, v: number, z
       for (let i = 0; i < a.length; i++) s += sizeDescribedDelegationTokenRenewer(a[i]!, v, zc)
     }
   }
-  if (!(v >= 3) && m.tokenRequesterPrincipalType !== '') throw new ProtocolEncodeError(`Field DescribeDelegationTokenResponse.TokenRequesterPrincipalType cannot be sent in version ${v}`)
-  if (!(v >= 3) && m.tokenRequesterPrincipalName !== '') throw new ProtocolEncodeError(`Field DescribeDelegationTokenResponse.TokenRequesterPrincipalName cannot be sent in version ${v}`)
   if (v >= 2) {
     let n = 0
     const u = m.unknownTaggedFields

@@ -365,7 +365,6 @@ function sizeDescribedGroup (m: DescribedGroup, v: number, zc: ZeroCopyCounter):
   if (v >= 3) {
     s += 4
   }
-  if (!(v >= 3) && m.authorizedOperations !== -2147483648) throw new ProtocolEncodeError(`Field DescribeGroupsResponse.AuthorizedOperations cannot be sent in version ${v}`)
   if (v >= 5) {
     let n = 0
     const u = m.unknownTaggedFields

@@ -2,7 +2,7 @@
 // DescribeQuorumRequest.json and DescribeQuorumResponse.json (Apache License 2.0). Do not edit: run `npm run generate`.
 /* eslint-disable */
 import { type ApiDefinition, type MessageSchema } from '../api.ts'
-import { ProtocolEncodeError, ZERO_UUID, keepTaggedField, sizeOfCompactNullableString, sizeOfCompactString, sizeOfUnsignedVarInt, type Reader, type TaggedField, type Writer, type ZeroCopyCounter, writeTaggedField } from '../primitives/mod.ts'
+import { ZERO_UUID, keepTaggedField, sizeOfCompactNullableString, sizeOfCompactString, sizeOfUnsignedVarInt, type Reader, type TaggedField, type Writer, type ZeroCopyCounter, writeTaggedField } from '../primitives/mod.ts'
 
 /** DescribeQuorumRequest (versions 0-2, flexible from 0). */
 export interface DescribeQuorumRequest {
@@ -648,7 +648,6 @@ export function sizeDescribeQuorumResponse (m: DescribeQuorumResponse, v: number
       }
     }
   }
-  if (!(v >= 2) && m.nodes.length > 0) throw new ProtocolEncodeError(`Field DescribeQuorumResponse.Nodes cannot be sent in version ${v}`)
   let n = 0
   const u = m.unknownTaggedFields
   if (u !== undefined) {
@@ -732,7 +731,6 @@ function sizeReplicaState (m: ReplicaState, v: number, zc: ZeroCopyCounter): num
   if (v >= 1) {
     s += 8
   }
-  if (!(v >= 2) && m.replicaDirectoryId !== ZERO_UUID) throw new ProtocolEncodeError(`Field DescribeQuorumResponse.ReplicaDirectoryId cannot be sent in version ${v}`)
   let n = 0
   const u = m.unknownTaggedFields
   if (u !== undefined) {

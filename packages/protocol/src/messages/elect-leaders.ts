@@ -391,7 +391,6 @@ export function sizeElectLeadersResponse (m: ElectLeadersResponse, v: number, zc
       for (let i = 0; i < a.length; i++) s += sizeReplicaElectionResult(a[i]!, v, zc)
     }
   }
-  if (!(v >= 1) && m.errorCode !== 0) throw new ProtocolEncodeError(`Field ElectLeadersResponse.ErrorCode cannot be sent in version ${v}`)
   if (v >= 2) {
     let n = 0
     const u = m.unknownTaggedFields

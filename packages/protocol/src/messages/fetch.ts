@@ -1270,7 +1270,6 @@ export function sizeFetchResponse (m: FetchResponse, v: number, zc: ZeroCopyCoun
       for (let i = 0; i < a.length; i++) s += sizeFetchableTopicResponse(a[i]!, v, zc)
     }
   }
-  if (!(v >= 7) && m.sessionId !== 0) throw new ProtocolEncodeError(`Field FetchResponse.SessionId cannot be sent in version ${v}`)
   if (v >= 12) {
     let n = 0
     if (v >= 16 && m.nodeEndpoints.length > 0) {
@@ -1353,7 +1352,6 @@ function sizePartitionData (m: PartitionData, v: number, zc: ZeroCopyCounter): n
   }
   s += (v >= 12 ? sizeOfCompactNullableBytes(m.records) : sizeOfNullableBytes(m.records))
   if (m.records !== null && m.records.length >= ZERO_COPY_THRESHOLD) zc.bytes += m.records.length
-  if (!(v >= 11) && m.preferredReadReplica !== -1) throw new ProtocolEncodeError(`Field FetchResponse.PreferredReadReplica cannot be sent in version ${v}`)
   if (v >= 12) {
     let n = 0
     if (v >= 12 && !isDefaultEpochEndOffset(m.divergingEpoch, v)) {

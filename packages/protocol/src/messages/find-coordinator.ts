@@ -328,11 +328,6 @@ export function sizeFindCoordinatorResponse (m: FindCoordinatorResponse, v: numb
       }
     }
   }
-  if (!(v <= 3) && m.errorCode !== 0) throw new ProtocolEncodeError(`Field FindCoordinatorResponse.ErrorCode cannot be sent in version ${v}`)
-  if (!(v <= 3) && m.nodeId !== 0) throw new ProtocolEncodeError(`Field FindCoordinatorResponse.NodeId cannot be sent in version ${v}`)
-  if (!(v <= 3) && m.host !== '') throw new ProtocolEncodeError(`Field FindCoordinatorResponse.Host cannot be sent in version ${v}`)
-  if (!(v <= 3) && m.port !== 0) throw new ProtocolEncodeError(`Field FindCoordinatorResponse.Port cannot be sent in version ${v}`)
-  if (!(v >= 4) && m.coordinators.length > 0) throw new ProtocolEncodeError(`Field FindCoordinatorResponse.Coordinators cannot be sent in version ${v}`)
   if (v >= 3) {
     let n = 0
     const u = m.unknownTaggedFields

@@ -418,7 +418,6 @@ export function sizeJoinGroupResponse (m: JoinGroupResponse, v: number, zc: Zero
       for (let i = 0; i < a.length; i++) s += sizeJoinGroupResponseMember(a[i]!, v, zc)
     }
   }
-  if (!(v >= 9) && m.skipAssignment !== false) throw new ProtocolEncodeError(`Field JoinGroupResponse.SkipAssignment cannot be sent in version ${v}`)
   if (v >= 6) {
     let n = 0
     const u = m.unknownTaggedFields

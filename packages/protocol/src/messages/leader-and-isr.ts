@@ -903,8 +903,6 @@ export function sizeLeaderAndIsrResponse (m: LeaderAndIsrResponse, v: number, zc
       }
     }
   }
-  if (!(v <= 4) && m.partitionErrors.length > 0) throw new ProtocolEncodeError(`Field LeaderAndIsrResponse.PartitionErrors cannot be sent in version ${v}`)
-  if (!(v >= 5) && m.topics.length > 0) throw new ProtocolEncodeError(`Field LeaderAndIsrResponse.Topics cannot be sent in version ${v}`)
   if (v >= 4) {
     let n = 0
     const u = m.unknownTaggedFields

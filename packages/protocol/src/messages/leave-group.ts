@@ -338,7 +338,6 @@ export function sizeLeaveGroupResponse (m: LeaveGroupResponse, v: number, zc: Ze
       }
     }
   }
-  if (!(v >= 3) && m.members.length > 0) throw new ProtocolEncodeError(`Field LeaveGroupResponse.Members cannot be sent in version ${v}`)
   if (v >= 4) {
     let n = 0
     const u = m.unknownTaggedFields

@@ -590,10 +590,6 @@ function sizeListOffsetsPartitionResponse (m: ListOffsetsPartitionResponse, v: n
   if (v >= 4) {
     s += 4
   }
-  if (!(v <= 0) && m.oldStyleOffsets.length > 0) throw new ProtocolEncodeError(`Field ListOffsetsResponse.OldStyleOffsets cannot be sent in version ${v}`)
-  if (!(v >= 1) && m.timestamp !== -1n) throw new ProtocolEncodeError(`Field ListOffsetsResponse.Timestamp cannot be sent in version ${v}`)
-  if (!(v >= 1) && m.offset !== -1n) throw new ProtocolEncodeError(`Field ListOffsetsResponse.Offset cannot be sent in version ${v}`)
-  if (!(v >= 4) && m.leaderEpoch !== -1) throw new ProtocolEncodeError(`Field ListOffsetsResponse.LeaderEpoch cannot be sent in version ${v}`)
   if (v >= 6) {
     let n = 0
     const u = m.unknownTaggedFields

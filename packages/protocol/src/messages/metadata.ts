@@ -588,7 +588,6 @@ export function sizeMetadataResponse (m: MetadataResponse, v: number, zc: ZeroCo
   if (v >= 8 && v <= 10) {
     s += 4
   }
-  if (!(v >= 8 && v <= 10) && m.clusterAuthorizedOperations !== -2147483648) throw new ProtocolEncodeError(`Field MetadataResponse.ClusterAuthorizedOperations cannot be sent in version ${v}`)
   if (v >= 9) {
     let n = 0
     const u = m.unknownTaggedFields
@@ -645,7 +644,6 @@ function sizeMetadataResponseTopic (m: MetadataResponseTopic, v: number, zc: Zer
   if (v >= 8) {
     s += 4
   }
-  if (!(v >= 8) && m.topicAuthorizedOperations !== -2147483648) throw new ProtocolEncodeError(`Field MetadataResponse.TopicAuthorizedOperations cannot be sent in version ${v}`)
   if (v >= 9) {
     let n = 0
     const u = m.unknownTaggedFields

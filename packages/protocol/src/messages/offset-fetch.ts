@@ -872,8 +872,6 @@ export function sizeOffsetFetchResponse (m: OffsetFetchResponse, v: number, zc: 
       }
     }
   }
-  if (!(v <= 7) && m.topics.length > 0) throw new ProtocolEncodeError(`Field OffsetFetchResponse.Topics cannot be sent in version ${v}`)
-  if (!(v >= 8) && m.groups.length > 0) throw new ProtocolEncodeError(`Field OffsetFetchResponse.Groups cannot be sent in version ${v}`)
   if (v >= 6) {
     let n = 0
     const u = m.unknownTaggedFields

@@ -1,3 +1,4 @@
+import { ErrorCode } from '../errors/error-codes.ts'
 import { ProtocolDecodeError } from '../primitives/errors.ts'
 import { crc32c } from './crc32c.ts'
 
@@ -213,12 +214,12 @@ export function readBatchHeader (buf: Buffer, position = 0): RecordBatchHeader {
   }
 }
 
-/** Kafka error codes a batch check can end in, by name. */
+/** Kafka error codes a batch check can end in, by Kafka's name (from the one error table). */
 export const BatchErrorCode = {
-  CORRUPT_MESSAGE: 2,
-  RECORD_TOO_LARGE: 10,
-  UNSUPPORTED_COMPRESSION_TYPE: 76,
-  INVALID_RECORD: 87
+  CORRUPT_MESSAGE: ErrorCode.CORRUPT_MESSAGE,
+  MESSAGE_TOO_LARGE: ErrorCode.MESSAGE_TOO_LARGE,
+  UNSUPPORTED_COMPRESSION_TYPE: ErrorCode.UNSUPPORTED_COMPRESSION_TYPE,
+  INVALID_RECORD: ErrorCode.INVALID_RECORD
 } as const
 export type BatchErrorName = keyof typeof BatchErrorCode
 
@@ -248,7 +249,7 @@ export interface ValidateBatchOptions {
    * compaction may have left with gaps. Default true.
    */
   fromClient?: boolean
-  /** Batches larger than this (LOG_OVERHEAD included) fail with RECORD_TOO_LARGE. */
+  /** Batches larger than this (LOG_OVERHEAD included) fail with MESSAGE_TOO_LARGE. */
   maxBatchSize?: number
   /** False for Produce below v7 and Fetch below v10, which may not carry zstd. Default true. */
   allowZstd?: boolean
@@ -279,7 +280,7 @@ export function validateBatch (buf: Buffer, position = 0, options: ValidateBatch
   const size = LOG_OVERHEAD + batchLength
   if (size > remaining) return invalid('CORRUPT_MESSAGE', `Record batch declares ${size} bytes but only ${remaining} are present`)
   if (options.maxBatchSize !== undefined && size > options.maxBatchSize) {
-    return invalid('RECORD_TOO_LARGE', `Record batch of ${size} bytes exceeds the maximum of ${options.maxBatchSize}`)
+    return invalid('MESSAGE_TOO_LARGE', `Record batch of ${size} bytes exceeds the maximum of ${options.maxBatchSize}`)
   }
   const stored = buf.readUInt32BE(position + CRC_OFFSET)
   const computed = crc32c(buf, position + ATTRIBUTES_OFFSET, position + size)

@@ -212,7 +212,7 @@ describe('validateBatch', () => {
     assert.equal(errorOf(validateBatch(mutate(buf, (b) => { b[MAGIC_OFFSET] = 1 }))), 'INVALID_RECORD')
     assert.equal(errorOf(validateBatch(mutate(buf, (b) => { b.writeInt32BE(48, LENGTH_OFFSET) }))), 'CORRUPT_MESSAGE')
     assert.equal(errorOf(validateBatch(mutate(buf, (b) => { b.writeInt32BE(-5, LENGTH_OFFSET) }))), 'CORRUPT_MESSAGE')
-    assert.equal(errorOf(validateBatch(buf, 0, { maxBatchSize: buf.length - 1 })), 'RECORD_TOO_LARGE')
+    assert.equal(errorOf(validateBatch(buf, 0, { maxBatchSize: buf.length - 1 })), 'MESSAGE_TOO_LARGE')
     assert.equal(validateBatch(buf, 0, { maxBatchSize: buf.length }).ok, true)
     assert.equal(errorOf(validateBatch(mutate(buf, (b) => { b.writeInt16BE(5, ATTRIBUTES_OFFSET) }))), 'CORRUPT_MESSAGE')
     const zstd = sample({ compression: CompressionType.zstd })

@@ -1,0 +1,34 @@
+/**
+ * Every request handler this broker serves, one file per API key. ApiVersions advertises
+ * exactly these APIs and version ranges.
+ */
+import type { AnyHandler } from './handler.ts'
+import { produceHandler } from './00-produce.ts'
+import { fetchHandler } from './01-fetch.ts'
+import { listOffsetsHandler } from './02-list-offsets.ts'
+import { metadataHandler } from './03-metadata.ts'
+import { apiVersionsHandler } from './18-api-versions.ts'
+import { createTopicsHandler } from './19-create-topics.ts'
+import { deleteTopicsHandler } from './20-delete-topics.ts'
+import { deleteRecordsHandler } from './21-delete-records.ts'
+import { offsetForLeaderEpochHandler } from './23-offset-for-leader-epoch.ts'
+import { describeLogDirsHandler } from './35-describe-log-dirs.ts'
+import { createPartitionsHandler } from './37-create-partitions.ts'
+import { describeClusterHandler } from './60-describe-cluster.ts'
+import { describeTopicPartitionsHandler } from './75-describe-topic-partitions.ts'
+
+export const HANDLERS: ReadonlyArray<AnyHandler> = [
+  produceHandler,
+  fetchHandler,
+  listOffsetsHandler,
+  metadataHandler,
+  apiVersionsHandler,
+  createTopicsHandler,
+  deleteTopicsHandler,
+  deleteRecordsHandler,
+  offsetForLeaderEpochHandler,
+  describeLogDirsHandler,
+  createPartitionsHandler,
+  describeClusterHandler,
+  describeTopicPartitionsHandler
+]

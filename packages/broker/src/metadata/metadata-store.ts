@@ -1,0 +1,112 @@
+/**
+ * Cluster metadata: topics (id, partitions and their replica assignments, config overrides).
+ * Behind one interface so a single node keeps it in a local file and a cluster in etcd.
+ *
+ * File store format (`<data>/samsa-metadata.json`, written atomically on every change):
+ *
+ *     { "version": 1, "topics": [ { "name": "orders", "topicId": "<uuid>",
+ *         "partitions": [ { "partition": 0, "replicas": [1], "leaderEpoch": 0 } ],
+ *         "configs": { "retention.ms": "60000" } } ] }
+ *
+ * A crash leaves the previous or the new file (writeFileAtomic). Changes are serialised.
+ */
+import { join } from 'node:path'
+import type { FileSystem } from '@samsa/storage'
+
+export interface PartitionAssignment {
+  partition: number
+  replicas: number[]
+  leaderEpoch: number
+}
+
+export interface TopicMetadata {
+  name: string
+  topicId: string
+  partitions: PartitionAssignment[]
+  /** Topic-level config overrides, as strings (Kafka's form). */
+  configs: Record<string, string>
+}
+
+export interface MetadataStore {
+  /** All topics, read when the broker starts. */
+  loadTopics (): Promise<TopicMetadata[]>
+  putTopic (topic: TopicMetadata): Promise<void>
+  deleteTopic (name: string): Promise<void>
+  close (): Promise<void>
+}
+
+interface FileFormat {
+  version: 1
+  topics: TopicMetadata[]
+}
+
+export const METADATA_FILE = 'samsa-metadata.json'
+
+export class FileMetadataStore implements MetadataStore {
+  readonly path: string
+  readonly #fs: FileSystem
+  readonly #topics = new Map<string, TopicMetadata>()
+  #writing: Promise<void> = Promise.resolve()
+
+  constructor (fs: FileSystem, dataDir: string) {
+    this.#fs = fs
+    this.path = join(dataDir, METADATA_FILE)
+  }
+
+  async loadTopics (): Promise<TopicMetadata[]> {
+    this.#topics.clear()
+    if (this.#fs.exists(this.path)) {
+      const parsed = JSON.parse(this.#fs.readFile(this.path).toString('utf8')) as FileFormat
+      if (parsed.version !== 1 || !Array.isArray(parsed.topics)) {
+        throw new Error(`Unsupported metadata file '${this.path}' (version ${String(parsed.version)})`)
+      }
+      for (const t of parsed.topics) this.#topics.set(t.name, t)
+    }
+    return await Promise.resolve([...this.#topics.values()].map((t) => structuredClone(t)))
+  }
+
+  async putTopic (topic: TopicMetadata): Promise<void> {
+    this.#topics.set(topic.name, structuredClone(topic))
+    await this.#save()
+  }
+
+  async deleteTopic (name: string): Promise<void> {
+    this.#topics.delete(name)
+    await this.#save()
+  }
+
+  async close (): Promise<void> {
+    await this.#writing
+  }
+
+  async #save (): Promise<void> {
+    const data: FileFormat = { version: 1, topics: [...this.#topics.values()] }
+    const bytes = Buffer.from(JSON.stringify(data, null, 2) + '\n')
+    const write = this.#writing.then(async () => await this.#fs.writeFileAtomic(this.path, bytes))
+    this.#writing = write.catch(() => undefined)
+    await write
+  }
+}
+
+/** A store that keeps nothing on disk (the in-process test broker's in-memory option). */
+export class MemoryMetadataStore implements MetadataStore {
+  readonly #topics = new Map<string, TopicMetadata>()
+
+  async loadTopics (): Promise<TopicMetadata[]> {
+    return await Promise.resolve([...this.#topics.values()].map((t) => structuredClone(t)))
+  }
+
+  async putTopic (topic: TopicMetadata): Promise<void> {
+    this.#topics.set(topic.name, structuredClone(topic))
+    await Promise.resolve()
+  }
+
+  async deleteTopic (name: string): Promise<void> {
+    this.#topics.delete(name)
+    await Promise.resolve()
+  }
+
+  async close (): Promise<void> {
+    await Promise.resolve()
+  }
+}

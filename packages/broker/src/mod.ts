@@ -1,0 +1,7 @@
+/**
+ * @samsa/broker: the Kafka-compatible broker.
+ */
+export { Broker, type BrokerOptions, type ListenerSpec, parseListeners } from './broker.ts'
+export type { BrokerContext, BrokerSettings, Endpoint } from './broker-context.ts'
+export { type Logger, type LogLevelName, type LogFields, LogLevel, createLogger, silentLogger, isLogLevel, formatLine } from './logger.ts'
+export { type MetadataStore, type TopicMetadata, type PartitionAssignment, FileMetadataStore, MemoryMetadataStore } from './metadata/metadata-store.ts'
