@@ -7,6 +7,7 @@ import type { Logger } from './logger.ts'
 import type { TopicRegistry } from './topics/topic-registry.ts'
 import type { FetchSessionCache } from './fetch/fetch-session-cache.ts'
 import type { Connection } from './network/connection.ts'
+import type { BrokerConfig, DynamicBrokerConfigs } from './config/mod.ts'
 
 export interface TopicConfigEntry {
   name: string
@@ -46,6 +47,10 @@ export interface BrokerSettings {
 
 export interface BrokerContext {
   readonly nodeId: number
+  /** The resolved broker configuration. */
+  readonly config: BrokerConfig
+  /** Broker configs changed at runtime (AlterConfigs on a broker resource). */
+  readonly dynamicConfigs: DynamicBrokerConfigs
   readonly clusterId: string
   readonly settings: BrokerSettings
   readonly topics: TopicRegistry
@@ -69,6 +74,8 @@ export interface BrokerContext {
   validateTopicConfigs (configs: Record<string, string>): Record<string, string>
   /** Every config of a topic with these overrides, for CreateTopics v5+ responses. */
   describeTopicConfigs (overrides: Record<string, string>): TopicConfigEntry[]
+  /** Replaces this broker's (perBroker) or the cluster-wide dynamic broker configs. */
+  setDynamicBrokerConfigs (perBroker: boolean, configs: Record<string, string>): Promise<void>
   /** Resolves the effective topic config (overrides over broker defaults), as strings. */
   topicConfigValue (overrides: Record<string, string>, name: string): string | undefined
 }

@@ -6,8 +6,14 @@
  */
 import { type Server, type Socket, createServer } from 'node:net'
 import { join } from 'node:path'
+import { KafkaProtocolError } from '@samsa/protocol'
 import { type FileSystem, type LogConfig, LogManager, NodeFileSystem } from '@samsa/storage'
 import type { BrokerContext, BrokerSettings, Endpoint, TopicConfigEntry } from './broker-context.ts'
+import {
+  type BrokerConfig, ConfigError, type DynamicBrokerConfigs, describeTopicConfigs, logConfigFrom, validateBrokerConfigUpdate,
+  validateTopicConfigs
+} from './config/mod.ts'
+import { listenerSpec, settingsFrom } from './embedded.ts'
 import { FetchSessionCache } from './fetch/fetch-session-cache.ts'
 import type { AnyHandler } from './handlers/handler.ts'
 import { HANDLERS } from './handlers/index.ts'
@@ -26,26 +32,17 @@ export interface ListenerSpec {
 }
 
 export interface BrokerOptions {
-  settings: BrokerSettings
-  listeners: ListenerSpec[]
-  /** What clients are told to connect to; unset: the address each client connected to. */
-  advertisedListeners?: ListenerSpec[] | undefined
+  /** The resolved configuration (Kafka's broker config names). */
+  config: BrokerConfig
   fs?: FileSystem
   metadataStore?: MetadataStore
   logger?: Logger
-  /** The storage settings of a topic, from its overrides and the broker defaults. */
-  logConfigFor: (overrides: Record<string, string>) => LogConfig
-  /** One effective topic config value, from its overrides and the broker defaults. */
-  topicConfigValue: (overrides: Record<string, string>, name: string) => string | undefined
-  /** Validates topic config overrides (throws KafkaProtocolError INVALID_CONFIG). */
-  validateTopicConfigs: (configs: Record<string, string>) => Record<string, string>
-  /** Every config of a topic with these overrides (CreateTopics v5+). */
-  describeTopicConfigs: (overrides: Record<string, string>) => TopicConfigEntry[]
-  clusterId?: string
   clock?: () => number
   /** Upper bound on open files (default 2048). */
   maxOpenFiles?: number
-  handlers?: ReadonlyArray<AnyHandler>
+  handlers?: readonly AnyHandler[]
+  /** The cluster id for a new data directory (default: a random one). */
+  clusterId?: string
 }
 
 interface BoundListener {
@@ -54,22 +51,9 @@ interface BoundListener {
   port: number
 }
 
-/** Parses Kafka's listener syntax, e.g. `PLAINTEXT://127.0.0.1:9092,SASL_PLAINTEXT://:9093`. */
-export function parseListeners (text: string, protocolMap: Record<string, string> = {}): ListenerSpec[] {
-  if (text.trim() === '') return []
-  return text.split(',').map((entry) => {
-    const m = /^\s*([A-Za-z0-9_]+):\/\/(\[[^\]]*\]|[^:]*):(\d+)\s*$/.exec(entry)
-    if (m === null) throw new Error(`Invalid listener '${entry.trim()}': expected NAME://host:port`)
-    const name = m[1]!.toUpperCase()
-    const host = m[2]!.replace(/^\[|\]$/g, '')
-    const port = Number(m[3])
-    if (port > 65535) throw new Error(`Invalid port ${port} in listener '${entry.trim()}'`)
-    return { name, host, port, securityProtocol: protocolMap[name] ?? name }
-  })
-}
-
 export class Broker implements BrokerContext {
   readonly nodeId: number
+  readonly config: BrokerConfig
   readonly settings: BrokerSettings
   readonly logger: Logger
   readonly clock: () => number
@@ -82,6 +66,9 @@ export class Broker implements BrokerContext {
   readonly #apiVersions: Array<{ apiKey: number, minVersion: number, maxVersion: number }>
   readonly #dispatch: ReturnType<typeof createDispatcher>
   #clusterId = ''
+  #dynamic: DynamicBrokerConfigs = {}
+  readonly #listenerSpecs: ListenerSpec[]
+  readonly #advertised: ListenerSpec[] | undefined
   #logManager: LogManager | undefined
   #topics: TopicRegistry | undefined
   #connectionCounter = 0
@@ -89,13 +76,17 @@ export class Broker implements BrokerContext {
 
   private constructor (options: BrokerOptions) {
     this.#options = options
-    this.settings = options.settings
-    this.nodeId = options.settings.nodeId
+    this.config = options.config
+    this.settings = settingsFrom(options.config)
+    this.nodeId = this.settings.nodeId
+    this.#listenerSpecs = options.config.listeners.map(listenerSpec)
+    // Unset advertised.listeners: advertise the address each client connected to.
+    this.#advertised = options.config.isSupplied('advertised.listeners') ? options.config.advertisedListeners.map(listenerSpec) : undefined
     this.logger = options.logger ?? silentLogger
     this.clock = options.clock ?? Date.now
     this.#fs = options.fs ?? new NodeFileSystem()
-    this.#store = options.metadataStore ?? new FileMetadataStore(this.#fs, options.settings.dataDir)
-    this.fetchSessions = new FetchSessionCache(options.settings.maxIncrementalFetchSessionCacheSlots)
+    this.#store = options.metadataStore ?? new FileMetadataStore(this.#fs, this.settings.dataDir)
+    this.fetchSessions = new FetchSessionCache(this.settings.maxIncrementalFetchSessionCacheSlots)
     const handlers = options.handlers ?? HANDLERS
     this.#apiVersions = handlers.map((h) => ({ apiKey: h.api.apiKey, minVersion: h.minVersion, maxVersion: h.maxVersion })).sort((a, b) => a.apiKey - b.apiKey)
     this.#dispatch = createDispatcher(this, handlerTable(handlers))
@@ -156,7 +147,7 @@ export class Broker implements BrokerContext {
   endpointFor (nodeId: number, connection: Connection): Endpoint | undefined {
     if (nodeId !== this.nodeId) return undefined
     const name = connection.info.listenerName
-    const advertised = this.#options.advertisedListeners?.find((l) => l.name === name)
+    const advertised = this.#advertised?.find((l) => l.name === name)
     if (advertised !== undefined && advertised.host !== '') {
       return { listenerName: name, host: advertised.host, port: advertised.port, securityProtocol: advertised.securityProtocol }
     }
@@ -170,16 +161,50 @@ export class Broker implements BrokerContext {
     }
   }
 
+  get dynamicConfigs (): DynamicBrokerConfigs {
+    return this.#dynamic
+  }
+
+  logConfigFor (overrides: Record<string, string>): LogConfig {
+    return logConfigFrom(overrides, this.config, this.#dynamic)
+  }
+
   topicConfigValue (overrides: Record<string, string>, name: string): string | undefined {
-    return this.#options.topicConfigValue(overrides, name)
+    return describeTopicConfigs(overrides, this.config, [name], false, false, { dynamic: this.#dynamic })[0]?.value ?? undefined
   }
 
   validateTopicConfigs (configs: Record<string, string>): Record<string, string> {
-    return this.#options.validateTopicConfigs(configs)
+    try {
+      validateTopicConfigs(configs, { brokerConfig: this.config, dynamic: this.#dynamic })
+      return { ...configs }
+    } catch (error) {
+      if (error instanceof ConfigError) throw new KafkaProtocolError(error.errorCode, error.message)
+      throw error
+    }
   }
 
   describeTopicConfigs (overrides: Record<string, string>): TopicConfigEntry[] {
-    return this.#options.describeTopicConfigs(overrides)
+    return describeTopicConfigs(overrides, this.config, null, false, false, { dynamic: this.#dynamic }).map((c) => ({
+      name: c.name, value: c.value, readOnly: c.readOnly, configSource: c.configSource, isSensitive: c.isSensitive
+    }))
+  }
+
+  /**
+   * Replaces this broker's (perBroker) or the cluster-wide (not perBroker) dynamic broker
+   * configs, after validation, persisted in the metadata store; topic logs pick up changed
+   * defaults at once.
+   */
+  async setDynamicBrokerConfigs (perBroker: boolean, configs: Record<string, string>): Promise<void> {
+    try {
+      validateBrokerConfigUpdate(configs, { perBroker })
+    } catch (error) {
+      if (error instanceof ConfigError) throw new KafkaProtocolError(error.errorCode, error.message)
+      throw error
+    }
+    const next: DynamicBrokerConfigs = perBroker ? { ...this.#dynamic, broker: { ...configs } } : { ...this.#dynamic, clusterDefault: { ...configs } }
+    await this.#store.putDynamicBrokerConfigs(next)
+    this.#dynamic = next
+    this.#topics?.refreshLogConfigs()
   }
 
   async #start (): Promise<void> {
@@ -189,12 +214,13 @@ export class Broker implements BrokerContext {
     const meta = await loadOrCreateMetaProperties(this.#fs, settings.dataDir, this.nodeId, this.#options.clusterId)
     this.#clusterId = meta.clusterId
     const topics = await this.#store.loadTopics()
+    this.#dynamic = await this.#store.loadDynamicBrokerConfigs()
     const configs = new Map(topics.map((t) => [t.name, t.configs]))
     const logManager = await LogManager.open({
       dataDir: settings.dataDir,
       fs: this.#fs,
       maxOpenFiles: this.#options.maxOpenFiles ?? 2048,
-      configFor: (topic) => this.#options.logConfigFor(configs.get(topic) ?? {}),
+      configFor: (topic) => this.logConfigFor(configs.get(topic) ?? {}),
       clock: this.clock,
       onError: (error, context) => this.logger.error('Background storage task failed', { task: context, error })
     })
@@ -212,14 +238,14 @@ export class Broker implements BrokerContext {
       logManager,
       nodeId: this.nodeId,
       brokerIds: () => [this.nodeId],
-      logConfigFor: this.#options.logConfigFor,
+      logConfigFor: (overrides) => this.logConfigFor(overrides),
       logger: this.logger
     })
     await registry.load()
     this.#topics = registry
     await this.#deleteStrayLogs()
     logManager.startBackgroundTasks()
-    for (const spec of this.#options.listeners) await this.#listen(spec)
+    for (const spec of this.#listenerSpecs) await this.#listen(spec)
     this.logger.info('Broker started', {
       nodeId: this.nodeId,
       clusterId: this.#clusterId,

@@ -12,8 +12,11 @@ import { createTopicsHandler } from './19-create-topics.ts'
 import { deleteTopicsHandler } from './20-delete-topics.ts'
 import { deleteRecordsHandler } from './21-delete-records.ts'
 import { offsetForLeaderEpochHandler } from './23-offset-for-leader-epoch.ts'
+import { describeConfigsHandler } from './32-describe-configs.ts'
+import { alterConfigsHandler } from './33-alter-configs.ts'
 import { describeLogDirsHandler } from './35-describe-log-dirs.ts'
 import { createPartitionsHandler } from './37-create-partitions.ts'
+import { incrementalAlterConfigsHandler } from './44-incremental-alter-configs.ts'
 import { describeClusterHandler } from './60-describe-cluster.ts'
 import { describeTopicPartitionsHandler } from './75-describe-topic-partitions.ts'
 
@@ -27,7 +30,10 @@ export const HANDLERS: ReadonlyArray<AnyHandler> = [
   deleteTopicsHandler,
   deleteRecordsHandler,
   offsetForLeaderEpochHandler,
+  describeConfigsHandler,
+  alterConfigsHandler,
   describeLogDirsHandler,
+  incrementalAlterConfigsHandler,
   createPartitionsHandler,
   describeClusterHandler,
   describeTopicPartitionsHandler

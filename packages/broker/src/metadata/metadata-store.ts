@@ -6,12 +6,14 @@
  *
  *     { "version": 1, "topics": [ { "name": "orders", "topicId": "<uuid>",
  *         "partitions": [ { "partition": 0, "replicas": [1], "leaderEpoch": 0 } ],
- *         "configs": { "retention.ms": "60000" } } ] }
+ *         "configs": { "retention.ms": "60000" } } ],
+ *       "brokerConfigs": { "broker": { ... }, "clusterDefault": { ... } } }
  *
  * A crash leaves the previous or the new file (writeFileAtomic). Changes are serialised.
  */
 import { join } from 'node:path'
 import type { FileSystem } from '@samsa/storage'
+import type { DynamicBrokerConfigs } from '../config/mod.ts'
 
 export interface PartitionAssignment {
   partition: number
@@ -32,12 +34,16 @@ export interface MetadataStore {
   loadTopics (): Promise<TopicMetadata[]>
   putTopic (topic: TopicMetadata): Promise<void>
   deleteTopic (name: string): Promise<void>
+  /** Broker configs set at runtime (AlterConfigs on broker resources). */
+  loadDynamicBrokerConfigs (): Promise<DynamicBrokerConfigs>
+  putDynamicBrokerConfigs (configs: DynamicBrokerConfigs): Promise<void>
   close (): Promise<void>
 }
 
 interface FileFormat {
   version: 1
   topics: TopicMetadata[]
+  brokerConfigs?: DynamicBrokerConfigs
 }
 
 export const METADATA_FILE = 'samsa-metadata.json'
@@ -46,6 +52,7 @@ export class FileMetadataStore implements MetadataStore {
   readonly path: string
   readonly #fs: FileSystem
   readonly #topics = new Map<string, TopicMetadata>()
+  #brokerConfigs: DynamicBrokerConfigs = {}
   #writing: Promise<void> = Promise.resolve()
 
   constructor (fs: FileSystem, dataDir: string) {
@@ -61,6 +68,7 @@ export class FileMetadataStore implements MetadataStore {
         throw new Error(`Unsupported metadata file '${this.path}' (version ${String(parsed.version)})`)
       }
       for (const t of parsed.topics) this.#topics.set(t.name, t)
+      this.#brokerConfigs = parsed.brokerConfigs ?? {}
     }
     return await Promise.resolve([...this.#topics.values()].map((t) => structuredClone(t)))
   }
@@ -75,12 +83,21 @@ export class FileMetadataStore implements MetadataStore {
     await this.#save()
   }
 
+  async loadDynamicBrokerConfigs (): Promise<DynamicBrokerConfigs> {
+    return await Promise.resolve(structuredClone(this.#brokerConfigs))
+  }
+
+  async putDynamicBrokerConfigs (configs: DynamicBrokerConfigs): Promise<void> {
+    this.#brokerConfigs = structuredClone(configs)
+    await this.#save()
+  }
+
   async close (): Promise<void> {
     await this.#writing
   }
 
   async #save (): Promise<void> {
-    const data: FileFormat = { version: 1, topics: [...this.#topics.values()] }
+    const data: FileFormat = { version: 1, topics: [...this.#topics.values()], brokerConfigs: this.#brokerConfigs }
     const bytes = Buffer.from(JSON.stringify(data, null, 2) + '\n')
     const write = this.#writing.then(async () => await this.#fs.writeFileAtomic(this.path, bytes))
     this.#writing = write.catch(() => undefined)
@@ -91,6 +108,16 @@ export class FileMetadataStore implements MetadataStore {
 /** A store that keeps nothing on disk (the in-process test broker's in-memory option). */
 export class MemoryMetadataStore implements MetadataStore {
   readonly #topics = new Map<string, TopicMetadata>()
+  #brokerConfigs: DynamicBrokerConfigs = {}
+
+  async loadDynamicBrokerConfigs (): Promise<DynamicBrokerConfigs> {
+    return await Promise.resolve(structuredClone(this.#brokerConfigs))
+  }
+
+  async putDynamicBrokerConfigs (configs: DynamicBrokerConfigs): Promise<void> {
+    this.#brokerConfigs = structuredClone(configs)
+    await Promise.resolve()
+  }
 
   async loadTopics (): Promise<TopicMetadata[]> {
     return await Promise.resolve([...this.#topics.values()].map((t) => structuredClone(t)))

@@ -1,0 +1,89 @@
+/**
+ * `samsa start`: runs a broker in the foreground until SIGINT or SIGTERM.
+ *
+ * Configuration uses Kafka's broker config names, from (lowest to highest priority) the
+ * defaults, a server.properties file (`--config <file>` or the first positional argument),
+ * SAMSA_* environment variables (SAMSA_LOG_DIRS=/data sets log.dirs) and command-line flags
+ * (`--log.dirs /data`, `--override num.partitions=3`). With nothing set it runs node 1 on
+ * 127.0.0.1:9092 with data in ./samsa-data and no outside services.
+ */
+import { Broker, ConfigError, createLogger, embeddedBrokerOptions, formatConfigHelp, isLogLevel, resolveBrokerConfig } from '@samsa/broker'
+import type { CommandIo } from '../io.ts'
+
+export const START_USAGE = `Usage: samsa start [server.properties] [--config <file>] [--<config.name> <value>]... [--override name=value]...
+       samsa start --help
+
+Starts a Samsa broker in the foreground; stop it with Ctrl-C (SIGINT) or SIGTERM for a clean
+shutdown (in-flight requests finish, logs are flushed, the next start skips recovery).
+
+Configuration uses Kafka's broker config names. Later sources win:
+  1. defaults (node 1, PLAINTEXT://127.0.0.1:9092, data in ./samsa-data)
+  2. a server.properties file (positional argument or --config)
+  3. environment variables SAMSA_<NAME> (dots become underscores: SAMSA_LOG_DIRS=/data)
+  4. command-line flags (--log.dirs /data, --num.partitions=3, --override key=value)
+
+Other options:
+  --log-level <error|warn|info|debug>   log verbosity (default info, or $SAMSA_LOG_LEVEL)
+
+Examples:
+  samsa start
+  samsa start --listeners PLAINTEXT://0.0.0.0:9092 --advertised.listeners PLAINTEXT://myhost:9092
+  samsa start config/server.properties --log.dirs /var/lib/samsa
+  SAMSA_NUM_PARTITIONS=6 samsa start
+`
+
+export async function startCommand (argv: string[], io: CommandIo): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    io.stdout(START_USAGE + '\nBroker configurations:\n\n' + formatConfigHelp())
+    return 0
+  }
+  let level = io.env.SAMSA_LOG_LEVEL ?? 'info'
+  const args: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    if (arg === '--log-level') level = argv[++i] ?? ''
+    else if (arg.startsWith('--log-level=')) level = arg.slice('--log-level='.length)
+    else args.push(arg)
+  }
+  if (!isLogLevel(level)) {
+    io.stderr(`samsa start: invalid --log-level '${level}' (expected error, warn, info or debug)\n`)
+    return 2
+  }
+  // A bare positional argument is a properties file, as with kafka-server-start.
+  const positional = args.filter((a, i) => !a.startsWith('-') && (i === 0 || !args[i - 1]!.startsWith('--') || args[i - 1]!.includes('=')))
+  const file = positional[0]
+  const flags = file === undefined ? args : args.filter((a) => a !== file)
+  const logger = createLogger(level, (line) => io.stderr(line + '\n'))
+  let broker: Broker
+  try {
+    const env = Object.fromEntries(Object.entries(io.env).filter(([k]) => k !== 'SAMSA_LOG_LEVEL' && k !== 'SAMSA_BOOTSTRAP'))
+    const config = resolveBrokerConfig({ ...(file === undefined ? {} : { file }), env, args: flags })
+    for (const warning of config.warnings) logger.warn(warning)
+    broker = await Broker.start(embeddedBrokerOptions({ config, logger }))
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      io.stderr(`samsa start: ${error.message}\n`)
+      return 2
+    }
+    logger.error('Failed to start', { error })
+    return 1
+  }
+  return await new Promise<number>((resolve) => {
+    let stopping = false
+    const stop = (signal: string): void => {
+      if (stopping) {
+        logger.warn('Second signal: exiting without a clean shutdown', { signal })
+        resolve(1)
+        return
+      }
+      stopping = true
+      logger.info('Received signal, shutting down', { signal })
+      broker.stop().then(() => resolve(0), (error: unknown) => {
+        logger.error('Shutdown failed', { error })
+        resolve(1)
+      })
+    }
+    io.onSignal('SIGINT', () => stop('SIGINT'))
+    io.onSignal('SIGTERM', () => stop('SIGTERM'))
+  })
+}
