@@ -6,7 +6,7 @@
 import type { FileSystem } from '@samsa/storage'
 import type { BrokerSettings } from './broker-context.ts'
 import type { BrokerOptions, ListenerSpec } from './broker.ts'
-import { BROKER_CONFIG_DEF, BrokerConfig, ConfigError, type ListenerEndpoint, resolveBrokerConfig } from './config/mod.ts'
+import { BrokerConfig, ConfigError, type ListenerEndpoint, resolveBrokerConfig } from './config/mod.ts'
 import type { Logger } from './logger.ts'
 import type { MetadataStore } from './metadata/metadata-store.ts'
 
@@ -46,7 +46,7 @@ export function settingsFrom (config: BrokerConfig): BrokerSettings {
     connectionsMaxIdleMs: intOf(config, 'connections.max.idle.ms'),
     maxConnections: intOf(config, 'max.connections'),
     queuedMaxRequests: intOf(config, 'queued.max.requests'),
-    maxIncrementalFetchSessionCacheSlots: BROKER_CONFIG_DEF.has('max.incremental.fetch.session.cache.slots') ? intOf(config, 'max.incremental.fetch.session.cache.slots') : 1000,
+    maxIncrementalFetchSessionCacheSlots: intOf(config, 'max.incremental.fetch.session.cache.slots'),
     offsetsTopicNumPartitions: intOf(config, 'offsets.topic.num.partitions'),
     transactionStateLogNumPartitions: intOf(config, 'transaction.state.log.num.partitions')
   }

@@ -64,6 +64,7 @@ export const BROKER_CONFIG_DEF = new ConfigDef()
   .define({ name: 'delete.topic.enable', type: 'BOOLEAN', default: true, importance: H, group: G.GENERAL, documentation: 'When false, topic deletion requests are rejected.' })
   .define({ name: 'message.max.bytes', type: 'INT', default: 1048588, validator: atLeast(0), importance: H, updateMode: CLUSTER, group: G.GENERAL, documentation: 'The largest record batch size allowed (topic-level: max.message.bytes).' })
   .define({ name: 'fetch.max.bytes', type: 'INT', default: 57671680, validator: atLeast(1024), importance: M, group: G.GENERAL, documentation: 'The maximum number of bytes returned for a fetch request.' })
+  .define({ name: 'max.incremental.fetch.session.cache.slots', type: 'INT', default: 1000, validator: atLeast(0), importance: M, group: G.GENERAL, documentation: 'The maximum number of incremental fetch sessions that we will maintain.' })
   .define({ name: 'num.io.threads', type: 'INT', default: 8, validator: atLeast(1), importance: H, updateMode: CLUSTER, group: G.GENERAL, note: IGNORED, documentation: 'The number of threads the server uses for processing requests.' })
   .define({ name: 'num.recovery.threads.per.data.dir', type: 'INT', default: 1, validator: atLeast(1), importance: H, updateMode: CLUSTER, group: G.GENERAL, note: IGNORED, documentation: 'The number of threads per data directory used for log recovery.' })
   // Listeners and network

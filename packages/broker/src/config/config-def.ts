@@ -246,7 +246,7 @@ export function parseType (name: string, raw: string, type: ConfigType): ConfigV
       return Number(trimmed.replace(/[fFdD]$/, ''))
     }
     case 'LIST':
-      return trimmed === '' ? [] : trimmed.split(COMMA_WITH_WHITESPACE)
+      return Object.freeze(trimmed === '' ? [] : trimmed.split(COMMA_WITH_WHITESPACE))
   }
 }
 
