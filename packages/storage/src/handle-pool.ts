@@ -4,8 +4,14 @@
  * closed when the pool is full. Callers fetch a handle for each synchronous operation and
  * never keep it; an asynchronous operation (fsync) pins the handle until it settles.
  *
+ * The bound counts every open handle, pinned ones included (also those closed while pinned,
+ * which stay open until their operation settles). Pinned handles are never evicted, and at most
+ * `maxOpen - 1` are pinned at once (later asynchronous operations wait for a slot), so a
+ * synchronous `get` always finds room.
+ *
  * Not thread-safe by design: the event loop is the only thread.
  */
+import { StorageError, StorageErrorCode } from './errors.ts'
 import type { FileHandle, FileSystem } from './file-system.ts'
 
 interface Entry {
@@ -18,6 +24,12 @@ export class HandlePool {
   readonly #fs: FileSystem
   /** Insertion order is recency order: the first key is the least recently used. */
   readonly #open = new Map<string, Entry>()
+  /** Handles with pins, in the map or not. */
+  #pinned = 0
+  /** Pinned handles no longer in the map (closed or evicted while pinned), still open. */
+  #lingering = 0
+  /** Asynchronous operations waiting for a pin slot. */
+  readonly #waiters: Array<() => void> = []
 
   constructor (fs: FileSystem, maxOpen: number) {
     if (maxOpen < 2) throw new RangeError(`maxOpen must be at least 2, got ${maxOpen}`)
@@ -25,8 +37,9 @@ export class HandlePool {
     this.maxOpen = maxOpen
   }
 
+  /** Open handles, those of operations still under way included. */
   get size (): number {
-    return this.#open.size
+    return this.#open.size + this.#lingering
   }
 
   /** Whether `path` exists (open or on disk), without opening it. */
@@ -50,14 +63,30 @@ export class HandlePool {
 
   /** Runs an async operation on the handle of `path`, keeping it open until it settles. */
   async with<T> (path: string, op: (handle: FileHandle) => Promise<T>): Promise<T> {
+    let waited = false
+    while (!((this.#open.get(path)?.pins ?? 0) > 0) && this.#pinned >= this.maxOpen - 1) {
+      waited = true
+      await new Promise<void>((resolve) => this.#waiters.push(resolve))
+    }
+    // The file may have been deleted while this operation waited: do not recreate it.
+    if (waited && !this.exists(path)) {
+      this.#waiters.shift()?.()
+      throw new StorageError(StorageErrorCode.NOT_FOUND, `'${path}' was removed`, { path })
+    }
     const handle = this.get(path)
     const entry = this.#open.get(path)!
-    entry.pins++
+    if (entry.pins++ === 0) this.#pinned++
     try {
       return await op(handle)
     } finally {
-      entry.pins--
-      if (entry.pins === 0 && this.#open.get(path) !== entry) handle.close()
+      if (--entry.pins === 0) {
+        this.#pinned--
+        if (this.#open.get(path) !== entry) {
+          this.#lingering--
+          handle.close()
+        }
+        this.#waiters.shift()?.()
+      }
     }
   }
 
@@ -67,6 +96,7 @@ export class HandlePool {
     if (entry === undefined) return
     this.#open.delete(path)
     if (entry.pins === 0) entry.handle.close()
+    else this.#lingering++
   }
 
   closeAll (): void {
@@ -74,12 +104,13 @@ export class HandlePool {
   }
 
   #evict (): void {
-    if (this.#open.size < this.maxOpen) return
+    if (this.size < this.maxOpen) return
     for (const [path, entry] of this.#open) {
+      // A pinned handle is in use by an fsync; there are at most maxOpen - 1 of them.
+      if (entry.pins > 0) continue
       this.#open.delete(path)
-      // A pinned handle closes when its operation ends (see `with`).
-      if (entry.pins === 0) entry.handle.close()
-      if (this.#open.size < this.maxOpen) return
+      entry.handle.close()
+      if (this.size < this.maxOpen) return
     }
   }
 }

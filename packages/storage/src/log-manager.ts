@@ -6,6 +6,7 @@
  *     <data>/<topic>-<partition>/            one directory per partition (partition-log.ts)
  *     <data>/recovery-point-offset-checkpoint  offsets below which each log is fsynced
  *     <data>/log-start-offset-checkpoint     each log's start offset
+ *     <data>/cleaner-offset-checkpoint       each compacted log's first dirty offset (log-cleaner.ts)
  *     <data>/.kafka_cleanshutdown            present only after a clean shutdown
  *     <data>/<topic>-<partition>.<id>-delete a partition being deleted (removed on start)
  *
@@ -18,6 +19,7 @@ import { type CheckpointFile, type PartitionOffset, partitionOffsetCheckpoint } 
 import { StorageError, StorageErrorCode } from './errors.ts'
 import { type FileSystem, NodeFileSystem } from './file-system.ts'
 import { HandlePool } from './handle-pool.ts'
+import { LogCleaner, type LogCleanerOptions } from './log-cleaner.ts'
 import { DEFAULT_LOG_CONFIG, type LogConfig } from './log-config.ts'
 import { DELETE_DIR_SUFFIX, PartitionLog, type RecoveryReport } from './partition-log.ts'
 
@@ -41,6 +43,10 @@ export interface LogManagerOptions {
   checkpointIntervalMs?: number
   /** Called for every background failure (they must not crash the process). */
   onError?: (error: unknown, context: string) => void
+  /** `log.cleaner.enable`: compact logs with a `compact` cleanup policy (default true). */
+  cleanerEnable?: boolean
+  /** The cleaner's settings (`log.cleaner.backoff.ms`, `log.cleaner.dedupe.buffer.size`, ...). */
+  cleaner?: Omit<LogCleanerOptions, 'fs' | 'pool' | 'dataDir' | 'logs' | 'clock' | 'onError'>
 }
 
 export interface LoadReport {
@@ -70,6 +76,9 @@ export class LogManager {
   readonly #startCheckpoint: CheckpointFile<PartitionOffset>
   #timers: NodeJS.Timeout[] = []
   #closed = false
+  #cleaner: LogCleaner | undefined
+  /** The checkpoint write under way: writes share a temporary file, so they run one at a time. */
+  #checkpointing: Promise<void> = Promise.resolve()
 
   private constructor (options: LogManagerOptions) {
     this.#options = options
@@ -87,7 +96,23 @@ export class LogManager {
   static async open (options: LogManagerOptions): Promise<LogManager> {
     const manager = new LogManager(options)
     await manager.#load()
+    if (options.cleanerEnable ?? true) {
+      manager.#cleaner = new LogCleaner({
+        ...options.cleaner,
+        fs: manager.fs,
+        pool: manager.pool,
+        dataDir: manager.dataDir,
+        logs: () => manager.#logs.values(),
+        clock: manager.#clock,
+        onError: (error, context) => manager.#report(error, context)
+      })
+    }
     return manager
+  }
+
+  /** The log cleaner (compaction), unless disabled; started by startBackgroundTasks. */
+  get cleaner (): LogCleaner | undefined {
+    return this.#cleaner
   }
 
   static key (topic: string, partition: number): string {
@@ -132,15 +157,21 @@ export class LogManager {
     const log = this.#logs.get(key)
     if (log === undefined) return false
     this.#logs.delete(key)
+    await this.#cleaner?.removeLog(log)
     await log.delete()
     return true
   }
 
   /** Writes the recovery-point and log-start-offset checkpoints. */
   async checkpoint (): Promise<void> {
-    const logs = [...this.#logs.values()].filter((l) => !l.closed)
-    await this.#recoveryCheckpoint.write(logs.map((l) => ({ topic: l.topic, partition: l.partition, offset: l.recoveryPoint })))
-    await this.#startCheckpoint.write(logs.map((l) => ({ topic: l.topic, partition: l.partition, offset: l.logStartOffset })))
+    const run = this.#checkpointing.then(async () => {
+      // Closed logs too: close() checkpoints after closing them. Deleted ones are no longer here.
+      const logs = [...this.#logs.values()]
+      await this.#recoveryCheckpoint.write(logs.map((l) => ({ topic: l.topic, partition: l.partition, offset: l.recoveryPoint })))
+      await this.#startCheckpoint.write(logs.map((l) => ({ topic: l.topic, partition: l.partition, offset: l.logStartOffset })))
+    })
+    this.#checkpointing = run.catch(() => undefined)
+    await run
   }
 
   /** Applies retention to every log; returns the number of segments deleted. */
@@ -175,6 +206,7 @@ export class LogManager {
     every(this.#options.flushCheckIntervalMs ?? 1000, async () => await this.flushDue(), 'flush')
     every(this.#options.retentionCheckIntervalMs ?? 300000, () => this.runRetention(), 'retention')
     every(this.#options.checkpointIntervalMs ?? 60000, async () => await this.checkpoint(), 'checkpoint')
+    this.#cleaner?.start()
   }
 
   /** Flushes and closes every log, checkpoints, and writes the clean-shutdown marker. */
@@ -183,6 +215,8 @@ export class LogManager {
     this.#closed = true
     for (const t of this.#timers) clearInterval(t)
     this.#timers = []
+    // A compaction pass under way is abandoned cleanly before the logs close.
+    await this.#cleaner?.stop()
     await Promise.all([...this.#logs.values()].map(async (l) => await l.close()))
     await this.checkpoint()
     this.pool.closeAll()

@@ -84,6 +84,8 @@ export class LogSegment {
   #verifiedUpTo = 0
   /** Batches found corrupt in the middle of the file: reads touching them fail. */
   #corrupt: BatchInfo[] = []
+  /** Set by close(): a pending flush must not reopen (or, once deleted, recreate) the files. */
+  #closed = false
 
   private constructor (pool: HandlePool, dir: string, baseOffset: number, options: SegmentOptions, now: number) {
     this.#pool = pool
@@ -156,7 +158,9 @@ export class LogSegment {
     if (this.#firstBatchTimestamp === null) {
       this.#firstBatchTimestamp = this.#size >= RECORD_BATCH_OVERHEAD ? readMaxTimestamp(this.#readAt(0, RECORD_BATCH_OVERHEAD), 0) : undefined
     }
-    return this.#firstBatchTimestamp ?? this.#created
+    // A first batch without a timestamp (-1) counts from the creation time, as in Kafka.
+    const first = this.#firstBatchTimestamp
+    return first !== undefined && first >= 0 ? first : this.#created
   }
 
   get corruptBatches (): readonly BatchInfo[] {
@@ -173,7 +177,17 @@ export class LogSegment {
     }
     const wasVerified = this.#verifiedUpTo === this.#size
     const start = this.#size
-    this.#pool.get(this.logPath).write(batches, start)
+    const handle = this.#pool.get(this.logPath)
+    try {
+      handle.write(batches, start)
+    } catch (error) {
+      // A failed write may have left a prefix of the batches: cut it off so the file holds
+      // exactly what the segment believes. If that fails too, the next open's recovery does.
+      try {
+        handle.truncate(start)
+      } catch { /* reported by the write error below */ }
+      throw error
+    }
     for (let at = 0; at < batches.length;) {
       const size = LOG_OVERHEAD + readBatchLength(batches, at)
       const batchLast = readBaseOffset(batches, at) + readLastOffsetDelta(batches, at)
@@ -192,7 +206,9 @@ export class LogSegment {
       this.#maxTimestamp = maxTimestamp
       this.#offsetOfMaxTimestamp = lastOffset
     }
-    if (this.#bytesSinceLastIndexEntry > this.#options.indexIntervalBytes) {
+    // A full index takes no more entries (the segment rolls at the next append); both indexes
+    // skip together so the time index stays complete up to the last offset index entry.
+    if (this.#bytesSinceLastIndexEntry > this.#options.indexIntervalBytes && !this.offsetIndex.isFull && !this.timeIndex.isFull) {
       this.offsetIndex.append(lastOffset, position)
       this.timeIndex.maybeAppend(this.#maxTimestamp, this.#offsetOfMaxTimestamp)
       this.#bytesSinceLastIndexEntry = 0
@@ -264,7 +280,8 @@ export class LogSegment {
     const first = this.translateOffset(startOffset)
     if (first === undefined || first.position >= maxPosition) return undefined
     const limit = Math.min(maxPosition - first.position, Math.max(maxBytes, minOneBatch ? first.size : 0))
-    if (limit < first.size) return undefined
+    // The first batch does not fit: an empty read here, not a reason to look further on.
+    if (limit < first.size) return { records: Buffer.alloc(0), firstOffset: first.baseOffset, position: first.position }
     let buf: Buffer = this.#readAt(first.position, limit)
     // Cut at the last whole batch inside the bytes read.
     let end = 0
@@ -275,29 +292,45 @@ export class LogSegment {
       end += size
     }
     if (end < buf.length) buf = buf.subarray(0, end)
-    this.#verify(buf, first.position)
+    const good = this.#verify(buf, first.position)
+    if (good < buf.length) buf = buf.subarray(0, good)
     return { records: buf, firstOffset: first.baseOffset, position: first.position }
   }
 
-  /** Checks the CRC of batches read from `position` not yet verified since open. */
-  #verify (buf: Buffer, position: number): void {
+  /**
+   * Checks the batches read from `position` (whole batches) against the corrupt ones recovery
+   * kept and, if not yet verified since open, their CRCs. Returns how many leading bytes are
+   * good: a read stops before a bad batch, and fails only when its first batch is bad.
+   */
+  #verify (buf: Buffer, position: number): number {
     const end = position + buf.length
-    if (end <= this.#verifiedUpTo) return
+    let good = buf.length
+    // Corrupt batches kept by recovery lie below the verified watermark: check them first.
     for (const bad of this.#corrupt) {
       if (bad.position < end && bad.position + bad.size > position) {
-        throw new StorageError(StorageErrorCode.CORRUPT, `Batch at offset ${bad.baseOffset} in '${this.logPath}' is corrupt`, { path: this.logPath })
+        if (bad.position <= position) {
+          throw new StorageError(StorageErrorCode.CORRUPT, `Batch at offset ${bad.baseOffset} in '${this.logPath}' is corrupt`, { path: this.logPath })
+        }
+        good = Math.min(good, bad.position - position)
       }
     }
-    for (let at = 0; at < buf.length;) {
+    if (position + good <= this.#verifiedUpTo) return good
+    for (let at = 0; at < good;) {
       const size = LOG_OVERHEAD + readBatchLength(buf, at)
       if (position + at >= this.#verifiedUpTo && readCrc(buf, at) !== computeBatchCrc(buf, at)) {
-        throw new StorageError(StorageErrorCode.CORRUPT,
-          `Batch at offset ${readBaseOffset(buf, at)} (byte ${position + at}) in '${this.logPath}' fails its CRC`, { path: this.logPath })
+        if (at === 0) {
+          throw new StorageError(StorageErrorCode.CORRUPT,
+            `Batch at offset ${readBaseOffset(buf, at)} (byte ${position + at}) in '${this.logPath}' fails its CRC`, { path: this.logPath })
+        }
+        good = at
+        break
       }
       at += size
     }
-    if (position <= this.#verifiedUpTo) this.#verifiedUpTo = end
+    if (position <= this.#verifiedUpTo) this.#verifiedUpTo = position + good
+    return good
   }
+
 
   /**
    * Validates every batch, rebuilds the indexes, and truncates an invalid tail. Returns the
@@ -415,20 +448,35 @@ export class LogSegment {
 
   /** Indexes the largest timestamp before the segment stops being the active one (Kafka's onBecomeInactiveSegment). */
   onBecomeInactive (): void {
-    if (this.#maxTimestamp >= 0) this.timeIndex.maybeAppend(this.#maxTimestamp, this.#offsetOfMaxTimestamp)
+    if (this.#maxTimestamp >= 0 && !this.timeIndex.isFull) this.timeIndex.maybeAppend(this.#maxTimestamp, this.#offsetOfMaxTimestamp)
     this.offsetIndex.writePending()
     this.timeIndex.writePending()
   }
 
   /** fsyncs the log and its indexes. */
   async flush (): Promise<void> {
-    await this.#pool.with(this.logPath, (h) => h.sync())
-    await this.offsetIndex.flush()
-    await this.timeIndex.flush()
-    await this.txnIndex.flush()
+    const steps = [
+      async () => await this.#pool.with(this.logPath, (h) => h.sync()),
+      async () => await this.offsetIndex.flush(),
+      async () => await this.timeIndex.flush(),
+      async () => await this.txnIndex.flush()
+    ]
+    for (const step of steps) {
+      // Closed or deleted meanwhile (close, retention, truncation): reopening the files would
+      // leak handles or recreate deleted ones, and there is nothing left to make durable.
+      if (this.#closed) break
+      try {
+        await step()
+      } catch (error) {
+        if (!this.#closed) throw error
+      }
+    }
+    // A step that was under way when the segment closed may have reopened a file.
+    if (this.#closed) for (const path of [this.logPath, this.offsetIndex.path, this.timeIndex.path, this.txnIndex.path]) this.#pool.close(path)
   }
 
   close (): void {
+    this.#closed = true
     this.onBecomeInactive()
     this.offsetIndex.close()
     this.timeIndex.close()

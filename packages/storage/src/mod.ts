@@ -17,4 +17,9 @@ export {
   type RecoveryReport
 } from './partition-log.ts'
 export { LogManager, type LogManagerOptions, type LoadReport, parsePartitionDir, CLEAN_SHUTDOWN_FILE } from './log-manager.ts'
+export {
+  LogCleaner, type LogCleanerOptions, type CleanableState, type CleanResult, type ProducerLastRecord, groupSegmentsBySize,
+  CLEANER_OFFSET_CHECKPOINT, DEFAULT_CLEANER_BACKOFF_MS
+} from './log-cleaner.ts'
+export { OffsetMap, DEFAULT_DEDUPE_BUFFER_SIZE } from './offset-map.ts'
 export { MemoryFileSystem, mulberry32, randomSeed, type MemoryFileSystemOptions, type FaultOp, type CrashOptions, type CrashReport } from './memory-file-system.ts'

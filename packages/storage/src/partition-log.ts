@@ -10,14 +10,16 @@
  * Files: segments (log-segment.ts), `leader-epoch-checkpoint` (leader-epoch-cache.ts) and
  * `<offset>.snapshot` producer-state snapshots (written by the idempotence layer through
  * writeProducerSnapshot). Leftovers of interrupted operations are handled on open: `.deleted`
- * files are removed, `.cleaned` ones (an unfinished compaction) removed, `.swap` ones (a
- * compaction that finished writing) renamed into place.
+ * files are removed; `.cleaned` ones (an unfinished compaction) removed; a `<base>.log.swap`
+ * (a committed compaction) finished: the old segments it covers deleted, then its files
+ * renamed into place (segment-swap.ts has the protocol and why a crash at any step leaves the
+ * old segments or the new one).
  *
  * Not thread-safe: appends, reads and maintenance of one partition run one at a time on the
  * event loop; only flushes wait for the disk, and appends may continue meanwhile.
  */
 import { randomUUID } from 'node:crypto'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import {
   LOG_OVERHEAD, MIN_BATCH_LENGTH, TIMESTAMP_TYPE_MASK, decodeRecordBatch, readAttributes, readBaseOffset, readBatchLength,
   readLastOffsetDelta, readMaxTimestamp, readPartitionLeaderEpoch, setBaseOffset, setLogAppendTime, setPartitionLeaderEpoch
@@ -28,6 +30,7 @@ import type { HandlePool } from './handle-pool.ts'
 import { LeaderEpochCache, type EpochEndOffset } from './leader-epoch-cache.ts'
 import { type LogConfig, deletes } from './log-config.ts'
 import { type BatchInfo, LOG_SUFFIX, LogSegment, offsetFileName } from './log-segment.ts'
+import { commitCleaned, installSwap, recoverSwaps, segmentPaths } from './segment-swap.ts'
 import type { AbortedTxn } from './transaction-index.ts'
 
 export const LEADER_EPOCH_CHECKPOINT = 'leader-epoch-checkpoint'
@@ -109,6 +112,13 @@ export class PartitionLog {
   #lastFlushTime: number
   #closed = false
   #flushing: Promise<void> | undefined
+  /** Segment files created or removed since open; flush() fsyncs the directory when this moved. */
+  #dirChanges = 1
+  #dirSyncedChanges = 0
+  /** Whether the directory was created by open() and its entry in the parent is not yet durable. */
+  #parentDirty = false
+  /** The lowest log end a truncation left during the running flush (its data was rewritten). */
+  #truncatedTo = Number.POSITIVE_INFINITY
 
   private constructor (options: PartitionLogOptions) {
     this.#fs = options.fs
@@ -126,6 +136,7 @@ export class PartitionLog {
   /** Opens (creating if needed) and, after an unclean shutdown, recovers the log. */
   static open (options: PartitionLogOptions): PartitionLog {
     const log = new PartitionLog(options)
+    log.#parentDirty = !options.fs.exists(options.dir)
     log.#load(options)
     return log
   }
@@ -214,7 +225,6 @@ export class PartitionLog {
         throw new StorageError(StorageErrorCode.INVALID_BATCH, `Batch offset ${base} is below the log end offset ${expected} of ${this.topic}-${this.partition}`)
       }
       if (first < 0) first = base
-      this.leaderEpochCache.assign(readPartitionLeaderEpoch(batches, at), base)
       last = base + readLastOffsetDelta(batches, at)
       expected = last + 1
       maxTimestamp = Math.max(maxTimestamp, readMaxTimestamp(batches, at))
@@ -226,6 +236,8 @@ export class PartitionLog {
     } else if (first > this.logEndOffset) {
       this.#roll(first)
     }
+    // Only now: a reset above removes epochs starting at or past its offset.
+    this.#forEachBatch(batches, (at) => this.leaderEpochCache.assign(readPartitionLeaderEpoch(batches, at), readBaseOffset(batches, at)))
     return this.#append(batches, first, last, maxTimestamp, -1)
   }
 
@@ -243,8 +255,14 @@ export class PartitionLog {
   }
 
   #append (batches: Buffer, baseOffset: number, lastOffset: number, maxTimestamp: number, logAppendTime: number): AppendResult {
-    if (this.#shouldRoll(batches.length, maxTimestamp, lastOffset)) this.#roll(baseOffset)
-    this.activeSegment.append(batches, lastOffset)
+    try {
+      if (this.#shouldRoll(batches.length, maxTimestamp, lastOffset)) this.#roll(baseOffset)
+      this.activeSegment.append(batches, lastOffset)
+    } catch (error) {
+      // Nothing was appended (the segment cut off any partial write): forget the epoch too.
+      this.leaderEpochCache.truncateFromEnd(this.logEndOffset)
+      throw error
+    }
     if (this.#highWatermark > this.logEndOffset) this.#highWatermark = this.logEndOffset
     const unflushed = this.logEndOffset - this.#recoveryPoint
     const flushed = unflushed >= this.config['flush.messages'] ? this.flush() : undefined
@@ -284,6 +302,7 @@ export class PartitionLog {
     active.onBecomeInactive()
     const segment = LogSegment.create(this.#pool, this.dir, baseOffset, this.#segmentOptions(), this.#clock())
     this.#segments.push(segment)
+    this.#dirChanges++
     // Kafka fsyncs a segment when it stops being active; appends go on meanwhile.
     void active.flush().catch(() => { /* surfaced by the next flush() of the log */ })
     return segment
@@ -356,9 +375,11 @@ export class PartitionLog {
     this.#checkOpen()
     for (const segment of this.#segments) {
       if (segment.maxTimestamp < timestamp) continue
+      // The time index entry only says where to start scanning: records before its offset, in
+      // the same batch, may carry the same timestamp (Kafka's LogSegment.findOffsetByTimestamp).
       const from = segment.timeIndex.lookup(timestamp).offset
-      const start = Math.max(from, this.#logStartOffset)
-      const position = segment.offsetIndex.lookup(start).position
+      const start = this.#logStartOffset
+      const position = segment.offsetIndex.lookup(Math.max(from, start)).position
       for (const batch of segment.batches(position)) {
         if (batch.lastOffset < start || batch.maxTimestamp < timestamp) continue
         const data = segment.read(batch.baseOffset, 1, batch.position + batch.size, true)
@@ -380,8 +401,12 @@ export class PartitionLog {
   /** The offset and timestamp of the record with the largest timestamp (ListOffsets -3). */
   maxTimestampAndOffset (): OffsetAndTimestamp | undefined {
     let best: LogSegment | undefined
-    for (const s of this.#segments) if (s.maxTimestamp >= 0 && (best === undefined || s.maxTimestamp >= best.maxTimestamp)) best = s
+    // The first segment holding the largest timestamp, and in it the first record that has it
+    // (Kafka after KAFKA-16310), not the last offset of its batch.
+    for (const s of this.#segments) if (s.maxTimestamp >= 0 && (best === undefined || s.maxTimestamp > best.maxTimestamp)) best = s
     if (best === undefined) return undefined
+    const exact = this.offsetForTimestamp(best.maxTimestamp)
+    if (exact !== undefined && exact.timestamp === best.maxTimestamp) return exact
     const offset = best.offsetOfMaxTimestamp
     return { offset, timestamp: best.maxTimestamp, leaderEpoch: this.leaderEpochCache.epochForOffset(offset) }
   }
@@ -396,8 +421,11 @@ export class PartitionLog {
     const out: AbortedTxn[] = []
     for (let i = this.#segmentIndexFor(fetchOffset); i < this.#segments.length; i++) {
       const segment = this.#segments[i]!
-      if (segment.baseOffset >= upperBoundOffset) break
       out.push(...segment.txnIndex.collectAborted(fetchOffset, upperBoundOffset))
+      // An ABORT marker may sit in a later segment than the records it aborts. As in Kafka, stop
+      // at a marker written when the LSO had passed the bound: every transaction that began
+      // before the bound had ended by then.
+      if (segment.txnIndex.entries.some((t) => t.lastStableOffset >= upperBoundOffset)) break
     }
     return out
   }
@@ -428,12 +456,17 @@ export class PartitionLog {
     this.#resetTo(offset)
     this.#logStartOffset = offset
     this.leaderEpochCache.truncateFromEnd(offset)
+    // Epochs of the removed records end here too (as a reopen would make them).
+    this.leaderEpochCache.truncateFromStart(offset)
   }
 
   #resetTo (offset: number): void {
     for (const s of this.#segments) this.#deleteSegment(s)
     this.#segments = [LogSegment.create(this.#pool, this.dir, offset, this.#segmentOptions(), this.#clock())]
+    this.#dirChanges++
     this.#logStartOffset = offset
+    // The empty log's high watermark is its end (Kafka's truncateFullyAndStartAt), not below its start.
+    this.#highWatermark = offset
     this.#afterTruncation()
   }
 
@@ -441,6 +474,7 @@ export class PartitionLog {
     const end = this.logEndOffset
     this.leaderEpochCache.truncateFromEnd(end)
     if (this.#recoveryPoint > end) this.#recoveryPoint = end
+    if (this.#truncatedTo > end) this.#truncatedTo = end
     if (this.#highWatermark > end) this.#highWatermark = end
     this.#deleteSnapshotsFrom(end + 1)
   }
@@ -513,6 +547,63 @@ export class PartitionLog {
       this.#fs.rename(file, file + DELETED_SUFFIX)
       this.#fs.unlink(file + DELETED_SUFFIX)
     }
+    this.#dirChanges++
+  }
+
+  // ---- compaction (the log cleaner, log-cleaner.ts)
+
+  /**
+   * Swaps a compacted segment in for `oldSegments` (consecutive segments, not the active one)
+   * in one synchronous step, so reads see the old segments or the new one. The caller wrote
+   * and fsynced `<base>.{log,index,timeindex,txnindex}.cleaned` for the first old segment's
+   * base offset, holding offsets of the old segments only (segment-swap.ts: file protocol
+   * and crash behaviour). Returns the new segment, or undefined, changing nothing, when the
+   * old segments are no longer in place. A flush under way skips the old segments once they
+   * are closed here.
+   *
+   * An I/O error before the commit point changes nothing; after it, the swap is retried once
+   * and, failing that, the log is closed: the next open finishes the swap.
+   */
+  replaceSegments (oldSegments: readonly LogSegment[]): LogSegment | undefined {
+    this.#checkOpen()
+    const at = oldSegments.length === 0 ? -1 : this.#segments.indexOf(oldSegments[0]!)
+    if (at < 0 || at + oldSegments.length >= this.#segments.length) return undefined
+    if (oldSegments.some((s, i) => this.#segments[at + i] !== s)) return undefined
+    const base = oldSegments[0]!.baseOffset
+    commitCleaned(this.#fs, this.dir, base)
+    // Committed: from here on the new data wins, now or at the next open.
+    this.#dirChanges++
+    for (const s of oldSegments) {
+      // Their files are replaced or deleted next: an error closing them changes nothing.
+      try {
+        s.close()
+      } catch { /* see above */ }
+      for (const file of segmentPaths(this.dir, s.baseOffset)) {
+        try {
+          this.#pool.close(file)
+        } catch { /* see above */ }
+      }
+    }
+    const doomed = oldSegments.slice(1).map((s) => s.baseOffset)
+    try {
+      try {
+        installSwap(this.#fs, this.dir, base, doomed)
+      } catch {
+        installSwap(this.#fs, this.dir, base, doomed)
+      }
+      const { segment } = LogSegment.open(this.#pool, this.dir, base, this.#segmentOptions(), this.#clock(), false)
+      this.#segments.splice(at, oldSegments.length, segment)
+      return segment
+    } catch (error) {
+      // The old segments are closed and partly gone: reads must not reopen (recreate) them.
+      this.#closed = true
+      for (const s of this.#segments) {
+        try {
+          if (!oldSegments.includes(s)) s.close()
+        } catch { /* the error below is the one to report */ }
+      }
+      throw error
+    }
   }
 
   // ---- producer-state snapshots (filled in by the idempotence layer)
@@ -554,6 +645,8 @@ export class PartitionLog {
     const previous = this.#flushing ?? Promise.resolve()
     const run = previous.then(async () => {
       const target = this.logEndOffset
+      const dirChanges = this.#dirChanges
+      this.#truncatedTo = Number.POSITIVE_INFINITY
       const segments = this.#segments.filter((s) => s.nextOffset > this.#recoveryPoint || s === this.activeSegment)
       for (const s of segments) {
         s.offsetIndex.writePending()
@@ -561,10 +654,23 @@ export class PartitionLog {
         await s.flush()
       }
       await this.leaderEpochCache.flush()
-      if (target > this.#recoveryPoint) this.#recoveryPoint = Math.min(target, this.logEndOffset)
+      // New (and removed) segment files are durable only once the directory is (Kafka's
+      // LocalLog.flush does the same), and a new partition directory once its parent is.
+      if (dirChanges !== this.#dirSyncedChanges) {
+        await this.#fs.syncDir(this.dir)
+        this.#dirSyncedChanges = dirChanges
+      }
+      if (this.#parentDirty) {
+        await this.#fs.syncDir(dirname(this.dir))
+        this.#parentDirty = false
+      }
+      // A truncation while flushing rewrote what follows its offset after it may have been synced.
+      const durable = Math.min(target, this.#truncatedTo, this.logEndOffset)
+      if (durable > this.#recoveryPoint) this.#recoveryPoint = durable
       this.#lastFlushTime = this.#clock()
     })
-    this.#flushing = run.finally(() => {
+    // A failed flush rejects for its caller only: the chain goes on, and no rejection is left unhandled.
+    this.#flushing = run.catch(() => undefined).finally(() => {
       if (this.#flushing === tracked) this.#flushing = undefined
     })
     const tracked = this.#flushing
@@ -588,6 +694,8 @@ export class PartitionLog {
     if (!this.#closed) {
       this.#closed = true
       await this.#flushing?.catch(() => undefined)
+      // A checkpoint write still queued would land in the renamed (or a recreated) directory.
+      await this.leaderEpochCache.flush().catch(() => undefined)
       for (const s of this.#segments) {
         s.close()
         for (const file of s.files()) this.#pool.close(file)
@@ -596,6 +704,8 @@ export class PartitionLog {
     // Rename first: a crash mid-removal leaves a `-delete` directory, not a half-empty log.
     const doomed = `${this.dir}.${randomUUID().replace(/-/g, '')}${DELETE_DIR_SUFFIX}`
     this.#fs.rename(this.dir, doomed)
+    // Make the rename durable first, so a crash cannot bring the partition back half-removed.
+    await this.#fs.syncDir(dirname(this.dir))
     this.#fs.rmdir(doomed)
   }
 
@@ -617,10 +727,8 @@ export class PartitionLog {
       const path = join(this.dir, name)
       if (name.endsWith(DELETED_SUFFIX) || name.endsWith(CLEANED_SUFFIX) || name.endsWith('.tmp')) fs.unlink(path)
     }
-    // A .swap file is a compacted segment that was fully written: finish installing it.
-    for (const name of names.filter((n) => n.endsWith(SWAP_SUFFIX))) {
-      fs.rename(join(this.dir, name), join(this.dir, name.slice(0, -SWAP_SUFFIX.length)))
-    }
+    // A `.log.swap` is a committed compaction: finish installing it (segment-swap.ts).
+    recoverSwaps(fs, this.dir)
     const baseOffsets = fs.readdir(this.dir)
       .filter((n) => n.endsWith(LOG_SUFFIX) && /^\d{20}\.log$/.test(n))
       .map((n) => Number(n.slice(0, 20)))
@@ -642,7 +750,11 @@ export class PartitionLog {
       this.#segments.push(segment)
       if (recover) this.recovery.recoveredSegments++
       this.recovery.corruptBatches += segment.corruptBatches.length
-      if (truncatedBytes > 0) {
+      // A recovered segment ending before the next one starts lost its tail at a batch boundary
+      // (nothing to truncate, but the offsets up to the next base are gone): the later segments,
+      // all past the recovery point, would follow a hole, so they go as after a torn write.
+      const lostTail = recover && nextBase !== undefined && segment.nextOffset < nextBase
+      if (truncatedBytes > 0 || lostTail) {
         this.recovery.truncatedBytes += truncatedBytes
         // Data after a torn write cannot be trusted: later segments go too (Kafka does the same).
         for (const later of baseOffsets.slice(i + 1)) {
@@ -660,7 +772,8 @@ export class PartitionLog {
     const end = this.logEndOffset
     this.#logStartOffset = Math.min(Math.max(options.logStartOffset ?? 0, this.#segments[0]!.baseOffset), end)
     this.#recoveryPoint = Math.min(options.clean ? end : recoveryPoint, end)
-    this.#highWatermark = this.#recoveryPoint
+    // Never below the log start (a checkpointed start can be past the recovery point).
+    this.#highWatermark = Math.max(this.#recoveryPoint, this.#logStartOffset)
     this.leaderEpochCache.truncateFromEnd(end)
     this.leaderEpochCache.truncateFromStart(this.#logStartOffset)
     this.#deleteSnapshotsFrom(end + 1)
