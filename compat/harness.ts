@@ -5,15 +5,17 @@
  * port and data.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { appendFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { type Wiretap, startWiretap } from './wiretap.ts'
 
 export const ROOT = resolve(import.meta.dirname, '..')
 export const CLI = join(ROOT, 'packages/cli/dist/main.js')
 
 export interface SamsaProcess {
   readonly bootstrap: string
+  /** The port clients are told to use (the broker's, or the wiretap's with SAMSA_COMPAT_WIRETAP). */
   readonly port: number
   readonly dataDir: string
   /** Everything the broker logged so far. */
@@ -35,10 +37,7 @@ function brokerEnv (): NodeJS.ProcessEnv {
 
 async function launch (dataDir: string, port: number, config: Record<string, string>): Promise<{ child: ChildProcess, port: number, output: string[] }> {
   if (!existsSync(CLI)) throw new Error(`The CLI is not built (${CLI}); run 'npm run build' first`)
-  // `--listeners PLAINTEXT://...` (the form `samsa start --help` shows) is silently ignored by
-  // the CLI's argument parser (config/properties.ts fromArgs only takes flags whose name has a
-  // dot; see compat/FINDINGS.md and compat/cli.test.ts), so the listener goes in as --override.
-  const args = [CLI, 'start', '--log.dirs', dataDir, '--override', `listeners=PLAINTEXT://127.0.0.1:${port}`]
+  const args = [CLI, 'start', '--log.dirs', dataDir, '--listeners', `PLAINTEXT://127.0.0.1:${port}`]
   for (const [k, v] of Object.entries(config)) args.push(`--${k}`, v)
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...brokerEnv(), SAMSA_LOG_LEVEL: process.env.SAMSA_COMPAT_LOG_LEVEL ?? 'info' } })
   const output: string[] = []
@@ -73,8 +72,18 @@ async function terminate (child: ChildProcess, signal: NodeJS.Signals): Promise<
 export async function startSamsa (options: StartSamsaOptions = {}): Promise<SamsaProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), 'samsa-compat-'))
   const config = Object.fromEntries(Object.entries(options.config ?? {}).map(([k, v]) => [k, String(v)]))
+  // SAMSA_COMPAT_WIRETAP=<file>: clients talk to a logging proxy (advertised to them), and the
+  // API versions they sent are appended to <file> on stop() (compat/wiretap.ts).
+  const tapFile = process.env.SAMSA_COMPAT_WIRETAP
+  let brokerPort = 0
+  let tap: Wiretap | undefined
+  if (tapFile !== undefined && tapFile !== '') {
+    tap = await startWiretap(0, () => brokerPort)
+    config['advertised.listeners'] = `PLAINTEXT://127.0.0.1:${tap.port}`
+  }
   let current = await launch(dataDir, options.port ?? 0, config)
-  const port = current.port
+  brokerPort = current.port
+  const port = tap?.port ?? brokerPort
   const logs: string[][] = [current.output]
   return {
     bootstrap: `127.0.0.1:${port}`,
@@ -84,12 +93,17 @@ export async function startSamsa (options: StartSamsaOptions = {}): Promise<Sams
     async restart (how = 'clean') {
       const code = await terminate(current.child, how === 'clean' ? 'SIGTERM' : 'SIGKILL')
       if (how === 'clean' && code !== 0) throw new Error(`Samsa exited with ${String(code)} on SIGTERM:\n${current.output.join('')}`)
-      current = await launch(dataDir, port, config)
+      current = await launch(dataDir, brokerPort, config)
       logs.push(current.output)
     },
     async stop () {
       await terminate(current.child, 'SIGTERM')
       rmSync(dataDir, { recursive: true, force: true })
+      if (tap !== undefined) {
+        await tap.close()
+        const seen = new Set(tap.requests.map((r) => `${r.clientId ?? 'null'}\t${r.api}(${r.apiKey})\tv${r.version}`))
+        appendFileSync(tapFile!, [...seen].sort().join('\n') + '\n')
+      }
     }
   }
 }

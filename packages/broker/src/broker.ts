@@ -17,6 +17,8 @@ import { listenerSpec, settingsFrom } from './embedded.ts'
 import { FetchSessionCache } from './fetch/fetch-session-cache.ts'
 import type { AnyHandler } from './handlers/handler.ts'
 import { HANDLERS } from './handlers/index.ts'
+import { groupCoordinatorConfigFrom } from './group/group-config.ts'
+import { GroupCoordinator } from './group/group-coordinator.ts'
 import { type Logger, silentLogger } from './logger.ts'
 import { loadOrCreateMetaProperties } from './metadata/meta-properties.ts'
 import { FileMetadataStore, type MetadataStore } from './metadata/metadata-store.ts'
@@ -71,6 +73,7 @@ export class Broker implements BrokerContext {
   readonly #advertised: ListenerSpec[] | undefined
   #logManager: LogManager | undefined
   #topics: TopicRegistry | undefined
+  #groupCoordinator: GroupCoordinator | undefined
   #connectionCounter = 0
   #stopping: Promise<void> | undefined
 
@@ -113,6 +116,10 @@ export class Broker implements BrokerContext {
 
   get logManager (): LogManager {
     return this.#logManager!
+  }
+
+  get groupCoordinator (): GroupCoordinator {
+    return this.#groupCoordinator!
   }
 
   /** The listeners as bound (port 0 replaced by the port the OS chose). */
@@ -226,7 +233,8 @@ export class Broker implements BrokerContext {
     })
     this.#logManager = logManager
     const report = logManager.loadReport
-    this.logger.info(report.clean ? 'Loaded logs' : 'Recovered logs after an unclean shutdown', {
+    // A new data directory has no shutdown marker, but nothing to recover either.
+    this.logger.info(report.clean || report.logs === 0 ? 'Loaded logs' : 'Recovered logs after an unclean shutdown', {
       logs: report.logs,
       recoveredSegments: report.recovered.recoveredSegments,
       truncatedBytes: report.recovered.truncatedBytes,
@@ -245,6 +253,16 @@ export class Broker implements BrokerContext {
     this.#topics = registry
     await this.#deleteStrayLogs()
     logManager.startBackgroundTasks()
+    // -- group coordinator (issue 5): loads __consumer_offsets in the background
+    this.#groupCoordinator = new GroupCoordinator({
+      topics: registry,
+      config: groupCoordinatorConfigFrom(this.config),
+      logger: this.logger.child({ component: 'group-coordinator' }),
+      clock: this.clock,
+      brokerCount: () => this.brokers().length
+    })
+    this.#groupCoordinator.start()
+    // -- end group coordinator
     for (const spec of this.#listenerSpecs) await this.#listen(spec)
     this.logger.info('Broker started', {
       nodeId: this.nodeId,
@@ -317,6 +335,8 @@ export class Broker implements BrokerContext {
 
   async #stop (): Promise<void> {
     this.logger.info('Shutting down', { connections: this.#connections.size })
+    // Answers waiting JoinGroup/SyncGroup requests (NOT_COORDINATOR) so connections can drain.
+    this.#groupCoordinator?.stop()
     const closing = this.#listeners.map(async (l) => await new Promise<void>((resolve) => l.server.close(() => resolve())))
     await Promise.all([...this.#connections].map(async (c) => await c.close(5000)))
     for (const c of this.#connections) c.destroy()

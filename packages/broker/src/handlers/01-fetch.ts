@@ -65,7 +65,9 @@ export const fetchHandler = defineHandler(FetchApi, [4, 17], async (ctx, req) =>
     result = read()
   }
   const sessionId = plan.session?.id ?? INVALID_SESSION_ID
-  if (plan.session !== undefined) plan.session.epoch = nextEpoch(plan.session.epoch)
+  // A new session starts at epoch 1 (what the client's first incremental request carries);
+  // only an incremental request moves it on, as in Kafka's IncrementalFetchContext.
+  if (plan.session !== undefined && plan.incremental) plan.session.epoch = nextEpoch(plan.session.epoch)
   const response: FetchResponse = { ...FetchApi.response.create(), sessionId, responses: result.responses }
   return response
 })
