@@ -8,6 +8,7 @@ import type { TopicRegistry } from './topics/topic-registry.ts'
 import type { FetchSessionCache } from './fetch/fetch-session-cache.ts'
 import type { Connection } from './network/connection.ts'
 import type { BrokerConfig, DynamicBrokerConfigs } from './config/mod.ts'
+import type { GroupCoordinator } from './group/group-coordinator.ts'
 
 export interface TopicConfigEntry {
   name: string
@@ -56,6 +57,8 @@ export interface BrokerContext {
   readonly topics: TopicRegistry
   readonly logManager: LogManager
   readonly fetchSessions: FetchSessionCache
+  /** Consumer groups and committed offsets (group/, issue 5). */
+  readonly groupCoordinator: GroupCoordinator
   readonly logger: Logger
   /** Milliseconds since the epoch. */
   readonly clock: () => number

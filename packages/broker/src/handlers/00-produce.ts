@@ -6,7 +6,10 @@
  * and appended as received, with offsets and the leader epoch stamped in place. Versions 0-2
  * carry legacy message sets (magic 0/1), which are converted to one v2 batch on write; from
  * v3 a partition must hold exactly one v2 batch. Records of compacted topics must have keys,
- * which needs a decode, done only for those topics.
+ * and on CreateTime topics record timestamps must lie within `message.timestamp.before.max.ms`
+ * / `after.max.ms` of the broker's time (INVALID_TIMESTAMP); a producer may not mark a batch
+ * LogAppendTime. Those checks need a decode, done only when they can fail (Kafka's
+ * LogValidator.validateRecord); v8+ responses list the offending records.
  *
  * acks: 0 (no response; an error closes the connection so the client refreshes metadata, as
  * Kafka does), 1 (after the leader's append) or -1 (after the ISR has it, which needs
@@ -14,12 +17,15 @@
  * for the fsync.
  */
 import {
-  ErrorCode, KafkaProtocolError, ProduceApi, ProtocolDecodeError, convertMessageSet, decodeRecordBatch, recordSetMagic,
-  validateBatch, validateProduceRecords
+  type DecodedRecordBatch, ErrorCode, KafkaProtocolError, ProduceApi, ProtocolDecodeError, TIMESTAMP_TYPE_MASK, TimestampType,
+  convertMessageSet, decodeRecordBatch, readAttributes, recordSetMagic, validateBatch, validateProduceRecords
 } from '@samsa/protocol'
-import type { PartitionProduceResponse, ProduceRequest, ProduceResponse, TopicProduceResponse } from '@samsa/protocol/messages/produce'
+import type {
+  BatchIndexAndErrorMessage, PartitionProduceResponse, ProduceRequest, ProduceResponse, TopicProduceResponse
+} from '@samsa/protocol/messages/produce'
 import { createLeaderIdAndEpoch } from '@samsa/protocol/messages/produce'
 import { StorageError, StorageErrorCode, compacted } from '@samsa/storage'
+import type { BrokerContext } from '../broker-context.ts'
 import type { Partition } from '../topics/partition.ts'
 import { NO_RESPONSE, type RequestContext, defineHandler } from './handler.ts'
 
@@ -86,16 +92,22 @@ function appendPartition (
     }
     throw error
   }
-  if (compacted(log.config)) {
-    const missingKey = keylessRecord(batch)
-    if (missingKey !== null) {
-      const r = partitionResponse(index, ErrorCode.INVALID_RECORD, `Compacted topic cannot accept message without key in topic partition ${topic}-${index}.`)
-      if (ctx.apiVersion >= 8) r.recordErrors = [{ batchIndex: missingKey, batchIndexErrorMessage: 'Compacted topic cannot accept message without key' }]
-      return r
-    }
+  const limits = topicLimits(broker, t.configs)
+  const recordError = validateRecords(batch, {
+    compacted: compacted(log.config),
+    createTime: log.config['message.timestamp.type'] === 'CreateTime',
+    now: broker.clock(),
+    beforeMaxMs: limits.timestampBeforeMaxMs,
+    afterMaxMs: limits.timestampAfterMaxMs,
+    topicPartition: `${topic}-${index}`
+  })
+  if (recordError !== null) {
+    const r = partitionResponse(index, recordError.errorCode, recordError.errorMessage)
+    if (ctx.apiVersion >= 8) r.recordErrors = recordError.recordErrors
+    return r
   }
   if (req.acks === ACKS_ALL) {
-    const minIsr = Number(broker.topicConfigValue(t.configs, 'min.insync.replicas') ?? '1')
+    const minIsr = limits.minInsyncReplicas
     if (partition.isr.length < minIsr) {
       return partitionResponse(index, ErrorCode.NOT_ENOUGH_REPLICAS,
         `The size of the current ISR ${partition.isr.length} is insufficient to satisfy the min.isr requirement of ${minIsr} for partition ${topic}-${index}`)
@@ -156,14 +168,104 @@ function prepareBatch (version: number, records: Buffer | null, maxMessageBytes:
   return converted
 }
 
-/** The index of the first record without a key, or null. */
-function keylessRecord (batch: Buffer): number | null {
+/** Topic settings the produce path needs that the storage LogConfig does not carry. */
+interface TopicLimits {
+  /** The dynamic broker configs they were resolved with. */
+  dynamic: unknown
+  minInsyncReplicas: number
+  timestampBeforeMaxMs: number
+  timestampAfterMaxMs: number
+}
+
+// Keyed by a topic's overrides object, which is replaced whenever they change; resolving a
+// config through its synonyms costs tens of microseconds, too much for every produce.
+const limitsCache = new WeakMap<Record<string, string>, TopicLimits>()
+
+function topicLimits (broker: BrokerContext, configs: Record<string, string>): TopicLimits {
+  const cached = limitsCache.get(configs)
+  if (cached !== undefined && cached.dynamic === broker.dynamicConfigs) return cached
+  const value = (name: string, fallback: number): number => {
+    const v = Number(broker.topicConfigValue(configs, name) ?? fallback)
+    return Number.isNaN(v) ? fallback : v
+  }
+  const limits: TopicLimits = {
+    dynamic: broker.dynamicConfigs,
+    minInsyncReplicas: value('min.insync.replicas', 1),
+    timestampBeforeMaxMs: value('message.timestamp.before.max.ms', Number.MAX_SAFE_INTEGER),
+    timestampAfterMaxMs: value('message.timestamp.after.max.ms', Number.MAX_SAFE_INTEGER)
+  }
+  limitsCache.set(configs, limits)
+  return limits
+}
+
+interface RecordChecks {
+  compacted: boolean
+  createTime: boolean
+  now: number
+  beforeMaxMs: number
+  afterMaxMs: number
+  topicPartition: string
+}
+
+interface RecordValidationError {
+  errorCode: number
+  errorMessage: string
+  recordErrors: BatchIndexAndErrorMessage[]
+}
+
+/**
+ * Kafka's per-record checks (LogValidator.validateKey / validateTimestamp): keys on compacted
+ * topics, CreateTime timestamps within the topic's limits, and no LogAppendTime batches from
+ * producers where Kafka rejects them. Decodes the batch only when a check can fail.
+ */
+function validateRecords (batch: Buffer, checks: RecordChecks): RecordValidationError | null {
+  const markedLogAppendTime = (readAttributes(batch, 0) & TIMESTAMP_TYPE_MASK) !== 0
+  const limited = checks.createTime && (checks.beforeMaxMs < Number.MAX_SAFE_INTEGER || checks.afterMaxMs < Number.MAX_SAFE_INTEGER)
+  if (!checks.compacted && !limited && !markedLogAppendTime) return null
+  let decoded: DecodedRecordBatch
   try {
-    const decoded = decodeRecordBatch(batch)
-    const i = decoded.records.findIndex((r) => r.key === null)
-    return i < 0 ? null : i
+    decoded = decodeRecordBatch(batch)
   } catch (error) {
-    if (error instanceof ProtocolDecodeError) return 0
+    if (error instanceof ProtocolDecodeError) {
+      return { errorCode: ErrorCode.CORRUPT_MESSAGE, errorMessage: error.message, recordErrors: [] }
+    }
     throw error
   }
+  const header = decoded.header
+  const logAppendTime = header.timestampType === TimestampType.LogAppendTime
+  const errors: BatchIndexAndErrorMessage[] = []
+  let keyless = false
+  let badTimestamp = false
+  decoded.records.forEach((record, i) => {
+    if (checks.compacted && record.key === null) {
+      keyless = true
+      errors.push({ batchIndex: i, batchIndexErrorMessage: 'Compacted topic cannot accept message without key' })
+      return
+    }
+    const timestamp = logAppendTime ? header.maxTimestamp : header.baseTimestamp + record.timestampDelta
+    if (checks.createTime && timestamp !== -1) {
+      if (checks.now - timestamp > checks.beforeMaxMs || timestamp - checks.now > checks.afterMaxMs) {
+        badTimestamp = true
+        errors.push({
+          batchIndex: i,
+          batchIndexErrorMessage: `Timestamp ${timestamp} of message with offset ${Number(header.baseOffset) + record.offsetDelta} is out of range. ` +
+            `The timestamp should be within [${checks.now - checks.beforeMaxMs}, ${checks.now + checks.afterMaxMs}]`
+        })
+      }
+    } else if (logAppendTime) {
+      badTimestamp = true
+      errors.push({ batchIndex: i, batchIndexErrorMessage: 'Invalid timestamp type in message. Producer should not set timestamp type to LogAppendTime.' })
+    }
+  })
+  if (badTimestamp) {
+    return { errorCode: ErrorCode.INVALID_TIMESTAMP, errorMessage: 'One or more records have been rejected due to invalid timestamp', recordErrors: errors }
+  }
+  if (keyless) {
+    return {
+      errorCode: ErrorCode.INVALID_RECORD,
+      errorMessage: `Compacted topic cannot accept message without key in topic partition ${checks.topicPartition}.`,
+      recordErrors: errors
+    }
+  }
+  return null
 }

@@ -20,12 +20,17 @@ export const describeTopicPartitionsHandler = defineHandler(DescribeTopicPartiti
   let budget = limit
   for (const name of names) {
     if (cursor !== null && name < cursor.topicName) continue
+    const first = cursor !== null && name === cursor.topicName ? cursor.partitionIndex : 0
+    // The page is full: the next one starts at this topic, which this one leaves out (as Kafka does).
+    if (budget === 0) {
+      response.nextCursor = { topicName: name, partitionIndex: first }
+      return response
+    }
     const topic = registry.get(name)
     if (topic === undefined) {
       response.topics.push({ errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name, topicId: ZERO_UUID, isInternal: false, partitions: [], topicAuthorizedOperations: TOPIC_AUTHORIZED_OPERATIONS })
       continue
     }
-    const first = cursor !== null && name === cursor.topicName ? cursor.partitionIndex : 0
     const out: DescribeTopicPartitionsResponseTopic = {
       errorCode: ErrorCode.NONE, name, topicId: topic.topicId, isInternal: topic.internal, partitions: [], topicAuthorizedOperations: TOPIC_AUTHORIZED_OPERATIONS
     }
