@@ -338,6 +338,8 @@ export class Broker implements BrokerContext {
     // Answers waiting JoinGroup/SyncGroup requests (NOT_COORDINATOR) so connections can drain.
     this.#groupCoordinator?.stop()
     const closing = this.#listeners.map(async (l) => await new Promise<void>((resolve) => l.server.close(() => resolve())))
+    // Long-polling fetches answer now with what they have instead of waiting out max.wait.ms.
+    for (const topic of this.#topics?.list() ?? []) for (const p of topic.partitions) p.changed()
     await Promise.all([...this.#connections].map(async (c) => await c.close(5000)))
     for (const c of this.#connections) c.destroy()
     await Promise.all(closing)

@@ -90,7 +90,10 @@ export class BrokerConfig {
     this.advertisedListeners = advertised === null
       ? this.listeners
       : Object.freeze(parseListeners(advertised, this.listenerSecurityProtocols, 'advertised.listeners'))
-    if (this.advertisedListeners.some((l) => l.host === '0.0.0.0')) {
+    // Kafka refuses 0.0.0.0 here because advertised.listeners defaults to listeners. Samsa
+    // advertises the address each client connected to when advertised.listeners is unset,
+    // so only an explicit advertised 0.0.0.0 is an error.
+    if (advertised !== null && this.advertisedListeners.some((l) => l.host === '0.0.0.0')) {
       throw new ConfigError('advertised.listeners cannot use the nonroutable meta-address 0.0.0.0. Use a routable IP address.', { configName: 'advertised.listeners' })
     }
     Object.freeze(this)

@@ -100,7 +100,16 @@ export class Connection {
   #onData (chunk: Buffer): void {
     if (this.#closing) return
     this.#decoder.push(chunk)
-    for (;;) {
+    this.#handleBuffered()
+  }
+
+  /**
+   * Handles the complete frames received so far, stopping as soon as the connection is
+   * overloaded: a chunk may hold many requests, and the rest wait in the decoder until
+   * responses have gone out.
+   */
+  #handleBuffered (): void {
+    while (!this.#overloaded()) {
       let frame: Buffer | undefined
       try {
         frame = this.#decoder.next()
@@ -114,6 +123,12 @@ export class Connection {
       if (this.#closed) return
     }
     this.#maybePause()
+  }
+
+  /** Too many requests or bytes awaiting their responses or the socket. */
+  #overloaded (): boolean {
+    return this.#queue.length >= this.#options.maxQueuedRequests ||
+      this.#inFlightBytes + this.socket.writableLength >= this.#options.maxInFlightBytes
   }
 
   #handle (frame: Buffer): void {
@@ -180,7 +195,7 @@ export class Connection {
 
   #maybePause (): void {
     if (this.#paused || this.#closed) return
-    if (this.#queue.length >= this.#options.maxQueuedRequests || this.#inFlightBytes + this.socket.writableLength >= this.#options.maxInFlightBytes) {
+    if (this.#overloaded()) {
       this.#paused = true
       this.socket.pause()
     }
@@ -188,9 +203,11 @@ export class Connection {
 
   #maybeResume (): void {
     if (!this.#paused || this.#closing || this.#closed) return
-    if (this.#queue.length < this.#options.maxQueuedRequests && this.#inFlightBytes + this.socket.writableLength < this.#options.maxInFlightBytes && !this.socket.writableNeedDrain) {
+    if (!this.#overloaded() && !this.socket.writableNeedDrain) {
       this.#paused = false
-      this.socket.resume()
+      // Frames that arrived before the pause come first; they may pause the connection again.
+      this.#handleBuffered()
+      if (!this.#paused && !this.#closed) this.socket.resume()
     }
   }
 
