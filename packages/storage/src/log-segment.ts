@@ -46,6 +46,8 @@ export interface BatchInfo {
   lastOffset: number
   size: number
   maxTimestamp: number
+  /** The batch's first RECORD_BATCH_OVERHEAD bytes, when asked for (batches() `withHeader`). */
+  header?: Buffer
 }
 
 export interface SegmentOptions {
@@ -86,6 +88,10 @@ export class LogSegment {
   #corrupt: BatchInfo[] = []
   /** Set by close(): a pending flush must not reopen (or, once deleted, recreate) the files. */
   #closed = false
+  /** Whether the log file changed since its last fsync began (an unchanged one is not synced again). */
+  #unsynced = true
+  /** The fsync of the log file under way: a flush with nothing new still waits for it. */
+  #syncing: Promise<void> | undefined
 
   private constructor (pool: HandlePool, dir: string, baseOffset: number, options: SegmentOptions, now: number) {
     this.#pool = pool
@@ -178,6 +184,7 @@ export class LogSegment {
     const wasVerified = this.#verifiedUpTo === this.#size
     const start = this.#size
     const handle = this.#pool.get(this.logPath)
+    this.#unsynced = true
     try {
       handle.write(batches, start)
     } catch (error) {
@@ -216,6 +223,11 @@ export class LogSegment {
     this.#bytesSinceLastIndexEntry += size
   }
 
+  /** `length` bytes at `position`, in a fresh buffer (e.g. one batch found by batches()). */
+  readBytes (position: number, length: number): Buffer {
+    return this.#readAt(position, length)
+  }
+
   /** Reads `length` bytes at `position` into a fresh buffer. */
   #readAt (position: number, length: number): Buffer {
     const buf = Buffer.allocUnsafe(length)
@@ -227,16 +239,21 @@ export class LogSegment {
   }
 
   /**
-   * Batch headers from `from` up to `to`, read in chunks. Stops at a header that cannot be a
-   * batch; `strict` makes that an error (a structural break inside data believed valid).
+   * Batch headers from `from` up to `to`, read in chunks (the first of `firstChunk` bytes,
+   * doubling up to SCAN_CHUNK, so short scans over large batches copy little). Stops at a
+   * header that cannot be a batch; `strict` makes that an error (a structural break inside
+   * data believed valid). With `withHeader`, each batch comes with its header bytes (a view
+   * the caller may keep).
    */
-  * batches (from = 0, to = this.#size, strict = true): Generator<BatchInfo, void, undefined> {
+  * batches (from = 0, to = this.#size, strict = true, firstChunk = SCAN_CHUNK, withHeader = false): Generator<BatchInfo, void, undefined> {
     let window: Buffer = Buffer.alloc(0)
     let windowStart = from
     let at = from
+    let chunk = firstChunk
     while (at + LOG_OVERHEAD <= to) {
       if (at + RECORD_BATCH_OVERHEAD > windowStart + window.length) {
-        const length = Math.min(Math.max(SCAN_CHUNK, RECORD_BATCH_OVERHEAD), to - at)
+        const length = Math.min(Math.max(chunk, RECORD_BATCH_OVERHEAD), to - at)
+        chunk = Math.min(chunk * 2, SCAN_CHUNK)
         if (length < RECORD_BATCH_OVERHEAD) {
           if (strict) this.#structureError(at, 'truncated batch header')
           return
@@ -252,7 +269,9 @@ export class LogSegment {
         return
       }
       const baseOffset = readBaseOffset(window, p)
-      yield { position: at, baseOffset, lastOffset: baseOffset + readLastOffsetDelta(window, p), size, maxTimestamp: readMaxTimestamp(window, p) }
+      const info: BatchInfo = { position: at, baseOffset, lastOffset: baseOffset + readLastOffsetDelta(window, p), size, maxTimestamp: readMaxTimestamp(window, p) }
+      if (withHeader) info.header = window.subarray(p, p + RECORD_BATCH_OVERHEAD)
+      yield info
       at += size
     }
     if (strict && at !== to) this.#structureError(at, 'trailing bytes')
@@ -265,7 +284,9 @@ export class LogSegment {
   /** The first batch at or after `startPosition` whose last offset is >= `offset`. */
   translateOffset (offset: number, startPosition = 0): BatchInfo | undefined {
     const from = Math.max(startPosition, this.offsetIndex.lookup(offset).position)
-    for (const batch of this.batches(from)) {
+    // The batch sought is usually within an index interval of the entry: read that much first
+    // rather than a whole scan chunk (a fetch would otherwise copy 64 KB more per read).
+    for (const batch of this.batches(from, this.#size, true, this.#options.indexIntervalBytes + RECORD_BATCH_OVERHEAD)) {
       if (batch.lastOffset >= offset) return batch
     }
     return undefined
@@ -379,6 +400,7 @@ export class LogSegment {
     }
     const truncated = fileSize - validEnd
     if (truncated > 0) this.#pool.get(this.logPath).truncate(validEnd)
+    this.#unsynced = true
     this.#size = validEnd
     this.#verifiedUpTo = validEnd
     this.txnIndex.truncateTo(this.#nextOffset)
@@ -417,6 +439,7 @@ export class LogSegment {
     this.offsetIndex.truncateTo(batch.baseOffset)
     this.timeIndex.truncateTo(batch.baseOffset)
     this.txnIndex.truncateTo(batch.baseOffset)
+    this.#unsynced = true
     this.#pool.get(this.logPath).truncate(batch.position)
     this.#size = batch.position
     this.#verifiedUpTo = Math.min(this.#verifiedUpTo, this.#size)
@@ -456,7 +479,7 @@ export class LogSegment {
   /** fsyncs the log and its indexes. */
   async flush (): Promise<void> {
     const steps = [
-      async () => await this.#pool.with(this.logPath, (h) => h.sync()),
+      async () => await this.#syncLog(),
       async () => await this.offsetIndex.flush(),
       async () => await this.timeIndex.flush(),
       async () => await this.txnIndex.flush()
@@ -473,6 +496,24 @@ export class LogSegment {
     }
     // A step that was under way when the segment closed may have reopened a file.
     if (this.#closed) for (const path of [this.logPath, this.offsetIndex.path, this.timeIndex.path, this.txnIndex.path]) this.#pool.close(path)
+  }
+
+  async #syncLog (): Promise<void> {
+    if (!this.#unsynced) {
+      await this.#syncing
+      return
+    }
+    this.#unsynced = false
+    const sync = this.#pool.with(this.logPath, (h) => h.sync())
+    this.#syncing = sync
+    try {
+      await sync
+    } catch (error) {
+      this.#unsynced = true
+      throw error
+    } finally {
+      if (this.#syncing === sync) this.#syncing = undefined
+    }
   }
 
   close (): void {

@@ -8,8 +8,17 @@
  * (read_committed limit) is set by the transaction layer and is <= the high watermark.
  *
  * Files: segments (log-segment.ts), `leader-epoch-checkpoint` (leader-epoch-cache.ts) and
- * `<offset>.snapshot` producer-state snapshots (written by the idempotence layer through
- * writeProducerSnapshot). Leftovers of interrupted operations are handled on open: `.deleted`
+ * `<offset>.snapshot` producer-state snapshots (producer-state/producer-snapshot.ts: written
+ * when a segment rolls and when the log closes).
+ *
+ * Producer state (producer-state/): every append goes through it. Batches a client produced
+ * (origin `client`) are validated first (epochs, sequences, duplicates of the last five
+ * batches, transactional state; ProducerStateError otherwise), a retried batch is not appended
+ * again (AppendResult.duplicate, with the original offsets); coordinator appends (markers) are
+ * checked for epochs; follower appends are not checked. A COMMIT or ABORT marker ends its
+ * producer's transaction; an ABORT goes into its segment's `.txnindex`. Open transactions hold
+ * the last stable offset. On open, truncation and reset the state is rebuilt from the newest
+ * snapshot at or below the log end plus the batches after it. Leftovers of interrupted operations are handled on open: `.deleted`
  * files are removed; `.cleaned` ones (an unfinished compaction) removed; a `<base>.log.swap`
  * (a committed compaction) finished: the old segments it covers deleted, then its files
  * renamed into place (segment-swap.ts has the protocol and why a crash at any step leaves the
@@ -21,8 +30,9 @@
 import { randomUUID } from 'node:crypto'
 import { dirname, join } from 'node:path'
 import {
-  LOG_OVERHEAD, MIN_BATCH_LENGTH, TIMESTAMP_TYPE_MASK, decodeRecordBatch, readAttributes, readBaseOffset, readBatchLength,
-  readLastOffsetDelta, readMaxTimestamp, readPartitionLeaderEpoch, setBaseOffset, setLogAppendTime, setPartitionLeaderEpoch
+  CONTROL_FLAG_MASK, ControlRecordType, LOG_OVERHEAD, MIN_BATCH_LENGTH, TIMESTAMP_TYPE_MASK, TRANSACTIONAL_FLAG_MASK, decodeRecordBatch,
+  readAttributes, readBaseOffset, readBaseSequence, readBatchLength, readControlBatch, readLastOffsetDelta, readMaxTimestamp,
+  readPartitionLeaderEpoch, readProducerEpoch, readProducerId, readRecordsCount, setBaseOffset, setLogAppendTime, setPartitionLeaderEpoch
 } from '@samsa/protocol'
 import { StorageError, StorageErrorCode } from './errors.ts'
 import type { FileSystem } from './file-system.ts'
@@ -32,6 +42,10 @@ import { type LogConfig, deletes } from './log-config.ts'
 import { type BatchInfo, LOG_SUFFIX, LogSegment, offsetFileName } from './log-segment.ts'
 import { commitCleaned, installSwap, recoverSwaps, segmentPaths } from './segment-swap.ts'
 import type { AbortedTxn } from './transaction-index.ts'
+import { type AppendOrigin, type CompletedTxn, ProducerAppendInfo } from './producer-state/producer-append-info.ts'
+import { type BatchMetadata, incrementSequence } from './producer-state/producer-state-entry.ts'
+import { type ProducerStateConfig, ProducerStateManager } from './producer-state/producer-state-manager.ts'
+import { CorruptSnapshotError } from './producer-state/producer-snapshot.ts'
 
 export const LEADER_EPOCH_CHECKPOINT = 'leader-epoch-checkpoint'
 export const SNAPSHOT_SUFFIX = '.snapshot'
@@ -55,6 +69,8 @@ export interface PartitionLogOptions {
   clean: boolean
   /** Milliseconds since the epoch (injectable for tests). */
   clock?: () => number
+  /** Producer-state settings (`producer.id.expiration.ms`). */
+  producerState?: ProducerStateConfig
 }
 
 export interface AppendResult {
@@ -65,6 +81,11 @@ export interface AppendResult {
   maxTimestamp: number
   /** Resolves once the append is durable, when `flush.messages` asked for a flush now. */
   flushed: Promise<void> | undefined
+  /**
+   * Set when the batch repeats one of its producer's last five batches (a retry): nothing was
+   * appended, the offsets and timestamp are the original's (Kafka answers the retry this way).
+   */
+  duplicate?: boolean
 }
 
 export interface ReadOptions {
@@ -92,6 +113,8 @@ export interface RecoveryReport {
   recoveredSegments: number
   truncatedBytes: number
   corruptBatches: number
+  /** Producer snapshots found corrupt (deleted; an older one or the log was used). */
+  corruptSnapshots: number
 }
 
 export class PartitionLog {
@@ -101,6 +124,8 @@ export class PartitionLog {
   config: LogConfig
   readonly leaderEpochCache: LeaderEpochCache
   readonly recovery: RecoveryReport
+  /** The idempotent and transactional producers of this partition. */
+  readonly producerState: ProducerStateManager
   readonly #fs: FileSystem
   readonly #pool: HandlePool
   readonly #clock: () => number
@@ -119,6 +144,10 @@ export class PartitionLog {
   #parentDirty = false
   /** The lowest log end a truncation left during the running flush (its data was rewritten). */
   #truncatedTo = Number.POSITIVE_INFINITY
+  /** The offset of the newest producer snapshot written or loaded (-1: none). */
+  #lastSnapOffset = -1
+  /** Moves at every truncation: a snapshot written meanwhile may describe removed records. */
+  #snapshotGeneration = 0
 
   private constructor (options: PartitionLogOptions) {
     this.#fs = options.fs
@@ -130,7 +159,8 @@ export class PartitionLog {
     this.#clock = options.clock ?? Date.now
     this.#lastFlushTime = this.#clock()
     this.leaderEpochCache = new LeaderEpochCache(this.#fs, join(this.dir, LEADER_EPOCH_CHECKPOINT))
-    this.recovery = { recoveredSegments: 0, truncatedBytes: 0, corruptBatches: 0 }
+    this.recovery = { recoveredSegments: 0, truncatedBytes: 0, corruptBatches: 0, corruptSnapshots: 0 }
+    this.producerState = new ProducerStateManager(`${this.topic}-${this.partition}`, options.producerState)
   }
 
   /** Opens (creating if needed) and, after an unclean shutdown, recovers the log. */
@@ -162,11 +192,17 @@ export class PartitionLog {
 
   set highWatermark (offset: number) {
     this.#highWatermark = Math.min(Math.max(offset, this.#logStartOffset), this.logEndOffset)
+    this.producerState.onHighWatermarkUpdated(this.#highWatermark)
   }
 
-  /** The read_committed limit; the high watermark unless the transaction layer set one. */
+  /**
+   * The read_committed limit: the first offset of a transaction that is open (or whose marker
+   * is not replicated yet), or the high watermark when that is lower. An override set here
+   * (tests) replaces the producer state's.
+   */
   get lastStableOffset (): number {
-    return Math.min(this.#lastStableOffset ?? this.#highWatermark, this.#highWatermark)
+    const hw = this.#highWatermark
+    return Math.min(this.#lastStableOffset ?? this.producerState.firstUnstableOffset() ?? hw, hw)
   }
 
   set lastStableOffset (offset: number | undefined) {
@@ -192,12 +228,19 @@ export class PartitionLog {
   /**
    * Appends batches produced to this partition (validated by the broker): assigns offsets
    * from the log end, stamps the leader epoch and, for LogAppendTime topics, the broker
-   * time. The bytes are modified in place and written as they are.
+   * time. The bytes are modified in place and written as they are. Producer batches are
+   * checked against the producer state first (ProducerStateError; a duplicate is answered
+   * with the original's offsets and not appended).
    */
-  appendAsLeader (batches: Buffer, leaderEpoch: number): AppendResult {
+  appendAsLeader (batches: Buffer, leaderEpoch: number, origin: AppendOrigin = 'client'): AppendResult {
     this.#checkOpen()
     const now = this.#clock()
     const logAppendTime = this.config['message.timestamp.type'] === 'LogAppendTime' ? now : -1
+    const analysis = this.#analyzeProducers(batches, origin, true, logAppendTime)
+    if (analysis.duplicate !== undefined) {
+      const d = analysis.duplicate
+      return { baseOffset: d.lastOffset - d.offsetDelta, lastOffset: d.lastOffset, logAppendTime: d.timestamp, maxTimestamp: d.timestamp, flushed: undefined, duplicate: true }
+    }
     const baseOffset = this.logEndOffset
     let next = baseOffset
     let maxTimestamp = -1
@@ -209,7 +252,9 @@ export class PartitionLog {
       next += readLastOffsetDelta(batches, at) + 1
     })
     this.leaderEpochCache.assign(leaderEpoch, baseOffset)
-    return this.#append(batches, baseOffset, next - 1, maxTimestamp, logAppendTime)
+    const result = this.#append(batches, baseOffset, next - 1, maxTimestamp, logAppendTime)
+    this.#applyProducers(analysis)
+    return result
   }
 
   /** Appends batches fetched from the leader, keeping their offsets and epochs. */
@@ -238,7 +283,190 @@ export class PartitionLog {
     }
     // Only now: a reset above removes epochs starting at or past its offset.
     this.#forEachBatch(batches, (at) => this.leaderEpochCache.assign(readPartitionLeaderEpoch(batches, at), readBaseOffset(batches, at)))
-    return this.#append(batches, first, last, maxTimestamp, -1)
+    const analysis = this.#analyzeProducers(batches, 'replication', false, -1)
+    const result = this.#append(batches, first, last, maxTimestamp, -1)
+    this.#applyProducers(analysis)
+    return result
+  }
+
+  // ---- producer state
+
+  /**
+   * Runs the producer batches of an append through the producer state without changing it:
+   * the updates to apply once the batches are written, or the retained batch a client batch
+   * repeats. `assign`: offsets are assigned from the log end (leader) rather than read.
+   */
+  #analyzeProducers (batches: Buffer, origin: AppendOrigin, assign: boolean, logAppendTime: number): ProducerAnalysis {
+    const analysis: ProducerAnalysis = { updated: new Map(), completed: [], duplicate: undefined }
+    let next = this.logEndOffset
+    this.#forEachBatch(batches, (at) => {
+      const first = assign ? next : readBaseOffset(batches, at)
+      const last = first + readLastOffsetDelta(batches, at)
+      next = last + 1
+      const producerId = readProducerId(batches, at)
+      if (producerId < 0n || analysis.duplicate !== undefined) return
+      const maxTimestamp = logAppendTime >= 0 ? logAppendTime : readMaxTimestamp(batches, at)
+      const completed = this.#applyBatch(analysis.updated, origin, batches, at, first, last, maxTimestamp, (firstSeq, lastSeq, epoch) => {
+        analysis.duplicate = this.producerState.lastEntry(producerId)?.findDuplicate(epoch, firstSeq, lastSeq)
+        return analysis.duplicate !== undefined
+      })
+      if (completed !== undefined) analysis.completed.push(completed)
+    })
+    return analysis
+  }
+
+  /**
+   * Applies one batch (its bytes at `at` of `buf`: the header, or the whole batch for control
+   * batches) to the pending producer updates. `isDuplicate` is asked first for client data batches.
+   */
+  #applyBatch (
+    updated: Map<bigint, ProducerAppendInfo>, origin: AppendOrigin, buf: Buffer, at: number, first: number, last: number, maxTimestamp: number,
+    isDuplicate?: (firstSeq: number, lastSeq: number, epoch: number) => boolean
+  ): CompletedTxn | undefined {
+    const producerId = readProducerId(buf, at)
+    const epoch = readProducerEpoch(buf, at)
+    const attributes = readAttributes(buf, at)
+    if ((attributes & CONTROL_FLAG_MASK) !== 0) {
+      // An empty control batch is what the cleaner left of a marker: nothing to apply.
+      if (readRecordsCount(buf, at) === 0) return undefined
+      const control = readControlBatch(buf, at)
+      if (control.marker === undefined) return undefined
+      const info = this.#appendInfo(updated, producerId, origin)
+      return info.appendEndTxnMarker({
+        producerEpoch: epoch,
+        offset: first,
+        timestamp: maxTimestamp,
+        isAbort: control.key.type === ControlRecordType.ABORT,
+        coordinatorEpoch: control.marker.coordinatorEpoch
+      })
+    }
+    const firstSeq = readBaseSequence(buf, at)
+    const lastSeq = incrementSequence(firstSeq, last - first)
+    if (origin === 'client' && isDuplicate?.(firstSeq, lastSeq, epoch) === true) return undefined
+    this.#appendInfo(updated, producerId, origin).appendDataBatch({
+      producerEpoch: epoch, firstSeq, lastSeq, maxTimestamp, firstOffset: first, lastOffset: last, isTransactional: (attributes & TRANSACTIONAL_FLAG_MASK) !== 0
+    })
+    return undefined
+  }
+
+  #appendInfo (updated: Map<bigint, ProducerAppendInfo>, producerId: bigint, origin: AppendOrigin): ProducerAppendInfo {
+    let info = updated.get(producerId)
+    if (info === undefined) updated.set(producerId, info = this.producerState.prepareUpdate(producerId, origin))
+    return info
+  }
+
+  /** Takes the producer updates of a written append; ABORTed transactions go into the transaction index. */
+  #applyProducers (analysis: ProducerAnalysis): void {
+    const state = this.producerState
+    for (const info of analysis.updated.values()) state.update(info)
+    let failure: unknown
+    for (const c of analysis.completed) {
+      const lastStableOffset = state.lastStableOffset(c)
+      state.completeTxn(c)
+      if (!c.isAborted) continue
+      try {
+        this.appendAbortedTransaction({ producerId: c.producerId, firstOffset: c.firstOffset, lastOffset: c.lastOffset, lastStableOffset })
+      } catch (error) {
+        failure ??= error
+      }
+    }
+    state.updateMapEndOffset(this.logEndOffset)
+    if (failure !== undefined) throw failure
+  }
+
+  /**
+   * Rebuilds the producer state up to `lastOffset` (Kafka's rebuildProducerState): from the
+   * newest snapshot at or below it (corrupt ones are deleted and an older one tried), then the
+   * batch headers after it. After a clean shutdown without any snapshot (a log written before
+   * producer state existed) nothing is scanned: the state starts empty at `lastOffset`.
+   */
+  #rebuildProducerState (lastOffset: number, reloadFromCleanShutdown: boolean): void {
+    const state = this.producerState
+    let snapshot = this.latestProducerSnapshot(lastOffset)
+    if (snapshot === undefined && reloadFromCleanShutdown) {
+      state.truncateFullyAndStartAt(lastOffset)
+      this.#lastSnapOffset = -1
+      return
+    }
+    const firstBase = this.#segments[0]!.baseOffset
+    state.truncateFullyAndStartAt(firstBase)
+    while (snapshot !== undefined) {
+      try {
+        state.loadSnapshot(snapshot.data, snapshot.offset, this.#clock())
+        break
+      } catch (error) {
+        if (!(error instanceof CorruptSnapshotError)) throw error
+        this.recovery.corruptSnapshots++
+        this.#fs.unlink(join(this.dir, offsetFileName(snapshot.offset) + SNAPSHOT_SUFFIX))
+        snapshot = this.latestProducerSnapshot(snapshot.offset - 1)
+      }
+    }
+    if (snapshot === undefined) state.truncateFullyAndStartAt(firstBase)
+    this.#lastSnapOffset = snapshot?.offset ?? -1
+    // A snapshot below the first segment (its segments deleted since) leaves nothing to replay before it.
+    const from = Math.max(state.mapEndOffset, firstBase)
+    if (from < lastOffset) this.#replayProducers(from, lastOffset)
+    state.updateMapEndOffset(lastOffset)
+  }
+
+  /** Applies the batches in [from, to) to the producer state, unvalidated, a segment at a time. */
+  #replayProducers (from: number, to: number): void {
+    const state = this.producerState
+    let updated = new Map<bigint, ProducerAppendInfo>()
+    let completed: CompletedTxn[] = []
+    let segment: LogSegment | undefined
+    const apply = (): void => {
+      for (const info of updated.values()) state.update(info)
+      for (const c of completed) {
+        const lastStableOffset = state.lastStableOffset(c)
+        state.completeTxn(c)
+        // The index entry is written with the marker; after a machine crash it may be missing.
+        if (c.isAborted) this.#ensureAbortedTransaction({ producerId: c.producerId, firstOffset: c.firstOffset, lastOffset: c.lastOffset, lastStableOffset })
+      }
+      updated = new Map()
+      completed = []
+    }
+    for (const batch of this.batchesFrom(from, true)) {
+      if (batch.baseOffset >= to) break
+      if (batch.segment !== segment) {
+        apply()
+        segment = batch.segment
+      }
+      const header = batch.header!
+      if (readProducerId(header, 0) < 0n) continue
+      const control = (readAttributes(header, 0) & CONTROL_FLAG_MASK) !== 0
+      const buf = control ? batch.segment.readBytes(batch.position, batch.size) : header
+      const c = this.#applyBatch(updated, 'replication', buf, 0, batch.baseOffset, batch.lastOffset, batch.maxTimestamp)
+      if (c !== undefined) completed.push(c)
+    }
+    apply()
+  }
+
+  #ensureAbortedTransaction (txn: AbortedTxn): void {
+    const index = this.#segments[this.#segmentIndexFor(txn.lastOffset)]!.txnIndex
+    const last = index.entries.at(-1)
+    if (last === undefined || last.lastOffset < txn.lastOffset) index.append(txn)
+  }
+
+  /**
+   * Writes a snapshot at the offset the producer state reflects, unless there is one already.
+   * The bytes are taken now; the file is written (atomically) in the background.
+   */
+  #takeProducerSnapshot (): Promise<void> | undefined {
+    const offset = this.producerState.mapEndOffset
+    if (offset <= this.#lastSnapOffset) return undefined
+    this.#lastSnapOffset = offset
+    const data = this.producerState.snapshot()
+    const generation = this.#snapshotGeneration
+    return this.writeProducerSnapshot(offset, data).then(() => {
+      // Truncated meanwhile: the snapshot may describe records that are gone.
+      if (generation !== this.#snapshotGeneration) this.#fs.unlink(join(this.dir, offsetFileName(offset) + SNAPSHOT_SUFFIX))
+    })
+  }
+
+  /** Forgets producers idle for `producer.id.expiration.ms` (none with an open transaction). */
+  removeExpiredProducers (now = this.#clock()): number {
+    return this.producerState.removeExpiredProducers(now)
   }
 
   #forEachBatch (batches: Buffer, fn: (at: number) => void): void {
@@ -299,6 +527,9 @@ export class PartitionLog {
   #roll (baseOffset: number): LogSegment {
     const active = this.activeSegment
     if (active.size === 0 && active.baseOffset === baseOffset) return active
+    // The producer state as of the new segment's base, so a rebuild need not read older segments.
+    this.producerState.updateMapEndOffset(baseOffset)
+    this.#takeProducerSnapshot()?.catch(() => { /* a missing snapshot only means a longer rebuild */ })
     active.onBecomeInactive()
     const segment = LogSegment.create(this.#pool, this.dir, baseOffset, this.#segmentOptions(), this.#clock())
     this.#segments.push(segment)
@@ -356,12 +587,12 @@ export class PartitionLog {
     return found
   }
 
-  /** Every batch header from `offset` on (for rebuilding producer state after recovery). */
-  * batchesFrom (offset: number): Generator<BatchInfo & { segment: LogSegment }, void, undefined> {
+  /** Every batch header from `offset` on (for rebuilding producer state after recovery); `withHeader`: with the header bytes. */
+  * batchesFrom (offset: number, withHeader = false): Generator<BatchInfo & { segment: LogSegment }, void, undefined> {
     for (let i = this.#segmentIndexFor(offset); i < this.#segments.length; i++) {
       const segment = this.#segments[i]!
       const start = segment.offsetIndex.lookup(offset).position
-      for (const batch of segment.batches(start)) {
+      for (const batch of segment.batches(start, undefined, true, undefined, withHeader)) {
         if (batch.lastOffset >= offset) yield { ...batch, segment }
       }
     }
@@ -462,6 +693,9 @@ export class PartitionLog {
 
   #resetTo (offset: number): void {
     for (const s of this.#segments) this.#deleteSegment(s)
+    // No snapshot describes the new, empty log.
+    this.#deleteSnapshotsFrom(0)
+    this.producerState.truncateFullyAndStartAt(offset)
     this.#segments = [LogSegment.create(this.#pool, this.dir, offset, this.#segmentOptions(), this.#clock())]
     this.#dirChanges++
     this.#logStartOffset = offset
@@ -477,6 +711,9 @@ export class PartitionLog {
     if (this.#truncatedTo > end) this.#truncatedTo = end
     if (this.#highWatermark > end) this.#highWatermark = end
     this.#deleteSnapshotsFrom(end + 1)
+    this.#snapshotGeneration++
+    this.#rebuildProducerState(end, false)
+    this.producerState.onHighWatermarkUpdated(this.#highWatermark)
   }
 
   /** DeleteRecords: moves the log start offset forward (never past the high watermark). */
@@ -487,6 +724,7 @@ export class PartitionLog {
     }
     if (offset > this.#logStartOffset) {
       this.#logStartOffset = offset
+      this.producerState.onLogStartOffsetIncremented(offset)
       this.leaderEpochCache.truncateFromStart(offset)
       this.#deleteSegmentsWhile((_s, next) => next !== undefined && next.baseOffset <= this.#logStartOffset)
     }
@@ -533,6 +771,7 @@ export class PartitionLog {
     }
     if (n > 0) {
       this.#logStartOffset = Math.max(this.#logStartOffset, this.#segments[0]!.baseOffset)
+      this.producerState.onLogStartOffsetIncremented(this.#logStartOffset)
       this.leaderEpochCache.truncateFromStart(this.#logStartOffset)
       this.#deleteSnapshotsBefore(this.#segments[0]!.baseOffset)
     }
@@ -685,6 +924,8 @@ export class PartitionLog {
   async close (): Promise<void> {
     if (this.#closed) return
     await this.flush()
+    // A snapshot at the log end spares the next open a scan of the log (Kafka does the same).
+    await this.#takeProducerSnapshot()?.catch(() => undefined)
     this.#closed = true
     for (const s of this.#segments) s.close()
   }
@@ -694,8 +935,6 @@ export class PartitionLog {
     if (!this.#closed) {
       this.#closed = true
       await this.#flushing?.catch(() => undefined)
-      // A checkpoint write still queued would land in the renamed (or a recreated) directory.
-      await this.leaderEpochCache.flush().catch(() => undefined)
       for (const s of this.#segments) {
         s.close()
         for (const file of s.files()) this.#pool.close(file)
@@ -750,6 +989,11 @@ export class PartitionLog {
       this.#segments.push(segment)
       if (recover) this.recovery.recoveredSegments++
       this.recovery.corruptBatches += segment.corruptBatches.length
+      // A segment reaching past the next one's base still holds records a truncation removed
+      // before the next segment was rolled (the truncation had not reached the disk when the
+      // machine went down; it need not have: the next segment may be durable while it is not).
+      // The next segment's records supersede them.
+      if (nextBase !== undefined && segment.nextOffset > nextBase) this.recovery.truncatedBytes += segment.truncateTo(nextBase)
       // A recovered segment ending before the next one starts lost its tail at a batch boundary
       // (nothing to truncate, but the offsets up to the next base are gone): the later segments,
       // all past the recovery point, would follow a hole, so they go as after a torn write.
@@ -777,5 +1021,14 @@ export class PartitionLog {
     this.leaderEpochCache.truncateFromEnd(end)
     this.leaderEpochCache.truncateFromStart(this.#logStartOffset)
     this.#deleteSnapshotsFrom(end + 1)
+    this.#rebuildProducerState(end, options.clean)
+    this.producerState.onHighWatermarkUpdated(this.#highWatermark)
   }
+}
+
+interface ProducerAnalysis {
+  updated: Map<bigint, ProducerAppendInfo>
+  completed: CompletedTxn[]
+  /** The retained batch a client batch repeats. */
+  duplicate: BatchMetadata | undefined
 }

@@ -21,6 +21,10 @@ export abstract class SparseIndex {
   #count = 0
   /** Entries already in the file. */
   #persisted = 0
+  /** Whether the file changed since its last fsync began (an unchanged one is not synced again). */
+  #unsynced = true
+  /** The fsync under way: a flush with nothing new still waits for it. */
+  #syncing: Promise<void> | undefined
   readonly #pool: HandlePool
 
   constructor (pool: HandlePool, path: string, baseOffset: number, entrySize: number, maxIndexSize: number) {
@@ -86,6 +90,7 @@ export abstract class SparseIndex {
     this.#count = n
     if (this.#persisted > n) {
       this.#persisted = n
+      this.#unsynced = true
       this.#pool.get(this.path).truncate(n * this.entrySize)
     }
   }
@@ -112,20 +117,43 @@ export abstract class SparseIndex {
     if (this.#persisted === this.#count) return
     const from = this.#persisted * this.entrySize
     const to = this.#count * this.entrySize
+    this.#unsynced = true
     this.#pool.get(this.path).write(this.entries.subarray(from, to), from)
     this.#persisted = this.#count
   }
 
   async flush (): Promise<void> {
     this.writePending()
-    await this.#pool.with(this.path, (h) => h.sync())
+    // A new index's file is created here at the latest (see reset).
+    if (!this.#pool.exists(this.path)) this.#pool.get(this.path)
+    if (!this.#unsynced) {
+      await this.#syncing
+      return
+    }
+    this.#unsynced = false
+    const sync = this.#pool.with(this.path, (h) => h.sync())
+    this.#syncing = sync
+    try {
+      await sync
+    } catch (error) {
+      this.#unsynced = true
+      throw error
+    } finally {
+      if (this.#syncing === sync) this.#syncing = undefined
+    }
   }
 
-  /** Empties the index (before a rebuild). */
+  /**
+   * Empties the index (a new segment, or before a rebuild). A missing file is not created
+   * here but by the first write or flush: creating files is what makes rolls and new
+   * partitions slow on many file systems, and a missing index is rebuilt on open anyway.
+   */
   reset (): void {
     this.#count = 0
     this.#persisted = 0
-    this.#pool.get(this.path).truncate(0)
+    // A file that does not exist has nothing to sync; flush creates it empty.
+    this.#unsynced = this.#pool.exists(this.path)
+    if (this.#unsynced) this.#pool.get(this.path).truncate(0)
   }
 
   close (): void {

@@ -44,9 +44,11 @@ export class TransactionIndex {
     return this.#entries
   }
 
+  /** Adds an entry after the last one; the same marker again (same producer and offset) is ignored. */
   append (txn: AbortedTxn): void {
     this.#load()
     const last = this.#entries.at(-1)
+    if (last !== undefined && txn.lastOffset === last.lastOffset && txn.producerId === last.producerId) return
     if (last !== undefined && txn.lastOffset <= last.lastOffset) {
       throw new StorageError(StorageErrorCode.INVALID_BATCH,
         `Aborted transaction ending at ${txn.lastOffset} is not after ${last.lastOffset} in '${this.path}'`)
