@@ -13,6 +13,7 @@ import threading
 import time
 
 from kafka import KafkaConsumer, TopicPartition
+from kafka.errors import KafkaError
 
 bootstrap, topic, group = sys.argv[1:4]
 
@@ -23,6 +24,7 @@ class Member(threading.Thread):
         self.name_ = name
         self.seen = []
         self.stop = threading.Event()
+        self.commit_errors = []
         self.lock = threading.Lock()
         self.consumer = KafkaConsumer(
             topic,
@@ -44,7 +46,11 @@ class Member(threading.Thread):
                     for r in records:
                         self.seen.append([tp.partition, r.offset])
                 if batch:
-                    self.consumer.commit()
+                    try:
+                        self.consumer.commit()
+                    except KafkaError as e:
+                        # A commit racing a rebalance fails as on Kafka; the next one covers it.
+                        self.commit_errors.append(type(e).__name__)
 
     def owned(self):
         return sorted(tp.partition for tp in self.consumer.assignment())

@@ -9,6 +9,8 @@ import type { FetchSessionCache } from './fetch/fetch-session-cache.ts'
 import type { Connection } from './network/connection.ts'
 import type { BrokerConfig, DynamicBrokerConfigs } from './config/mod.ts'
 import type { GroupCoordinator } from './group/group-coordinator.ts'
+import type { TransactionCoordinator } from './txn/transaction-coordinator.ts'
+import type { TxnMarkerWriter } from './txn/txn-markers.ts'
 
 export interface TopicConfigEntry {
   name: string
@@ -59,6 +61,10 @@ export interface BrokerContext {
   readonly fetchSessions: FetchSessionCache
   /** Consumer groups and committed offsets (group/, issue 5). */
   readonly groupCoordinator: GroupCoordinator
+  /** Producer ids, transactional ids and transactions (txn/, issue 6). */
+  readonly transactionCoordinator: TransactionCoordinator
+  /** Appends COMMIT/ABORT markers to the partitions this broker leads (WriteTxnMarkers, the coordinator). */
+  readonly txnMarkerWriter: TxnMarkerWriter
   readonly logger: Logger
   /** Milliseconds since the epoch. */
   readonly clock: () => number

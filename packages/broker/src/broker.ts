@@ -25,6 +25,10 @@ import { FileMetadataStore, type MetadataStore } from './metadata/metadata-store
 import { Connection } from './network/connection.ts'
 import { createDispatcher, handlerTable } from './network/dispatcher.ts'
 import { TopicRegistry } from './topics/topic-registry.ts'
+import { ProducerIdManager } from './txn/producer-id-manager.ts'
+import { TransactionCoordinator } from './txn/transaction-coordinator.ts'
+import { transactionCoordinatorConfigFrom } from './txn/txn-config.ts'
+import { LocalTxnMarkerWriter, type TxnMarkerWriter } from './txn/txn-markers.ts'
 
 export interface ListenerSpec {
   name: string
@@ -74,6 +78,8 @@ export class Broker implements BrokerContext {
   #logManager: LogManager | undefined
   #topics: TopicRegistry | undefined
   #groupCoordinator: GroupCoordinator | undefined
+  #transactionCoordinator: TransactionCoordinator | undefined
+  #txnMarkerWriter: TxnMarkerWriter | undefined
   #connectionCounter = 0
   #stopping: Promise<void> | undefined
 
@@ -120,6 +126,14 @@ export class Broker implements BrokerContext {
 
   get groupCoordinator (): GroupCoordinator {
     return this.#groupCoordinator!
+  }
+
+  get transactionCoordinator (): TransactionCoordinator {
+    return this.#transactionCoordinator!
+  }
+
+  get txnMarkerWriter (): TxnMarkerWriter {
+    return this.#txnMarkerWriter!
   }
 
   /** The listeners as bound (port 0 replaced by the port the OS chose). */
@@ -229,6 +243,7 @@ export class Broker implements BrokerContext {
       maxOpenFiles: this.#options.maxOpenFiles ?? 2048,
       configFor: (topic) => this.logConfigFor(configs.get(topic) ?? {}),
       clock: this.clock,
+      producerState: { producerIdExpirationMs: this.config.getInt('producer.id.expiration.ms') ?? 86400000 },
       onError: (error, context) => this.logger.error('Background storage task failed', { task: context, error })
     })
     this.#logManager = logManager
@@ -263,6 +278,25 @@ export class Broker implements BrokerContext {
     })
     this.#groupCoordinator.start()
     // -- end group coordinator
+    // -- transaction coordinator (issue 6): loads __transaction_state in the background
+    this.#txnMarkerWriter = new LocalTxnMarkerWriter({
+      topics: registry,
+      logger: this.logger.child({ component: 'txn-markers' }),
+      clock: this.clock,
+      // A marker in a __consumer_offsets partition completes the transaction's offset commits there.
+      onOffsetsMarker: (producerId, partition, commit) => this.#groupCoordinator?.onTransactionCompleted(producerId, partition, commit)
+    })
+    this.#transactionCoordinator = new TransactionCoordinator({
+      topics: registry,
+      config: transactionCoordinatorConfigFrom(this.config),
+      producerIds: new ProducerIdManager(this.#store),
+      markerWriter: this.#txnMarkerWriter,
+      logger: this.logger.child({ component: 'transaction-coordinator' }),
+      clock: this.clock,
+      brokerCount: () => this.brokers().length
+    })
+    this.#transactionCoordinator.start()
+    // -- end transaction coordinator
     for (const spec of this.#listenerSpecs) await this.#listen(spec)
     this.logger.info('Broker started', {
       nodeId: this.nodeId,
@@ -337,6 +371,8 @@ export class Broker implements BrokerContext {
     this.logger.info('Shutting down', { connections: this.#connections.size })
     // Answers waiting JoinGroup/SyncGroup requests (NOT_COORDINATOR) so connections can drain.
     this.#groupCoordinator?.stop()
+    // Marker retries end; a transaction left prepared is completed by the next start.
+    this.#transactionCoordinator?.stop()
     const closing = this.#listeners.map(async (l) => await new Promise<void>((resolve) => l.server.close(() => resolve())))
     // Long-polling fetches answer now with what they have instead of waiting out max.wait.ms.
     for (const topic of this.#topics?.list() ?? []) for (const p of topic.partitions) p.changed()

@@ -6,4 +6,7 @@ export { embeddedBrokerOptions, settingsFrom, type EmbeddedBrokerOptions } from 
 export * from './config/mod.ts'
 export type { BrokerContext, BrokerSettings, Endpoint } from './broker-context.ts'
 export { type Logger, type LogLevelName, type LogFields, LogLevel, createLogger, silentLogger, isLogLevel, formatLine } from './logger.ts'
-export { type MetadataStore, type TopicMetadata, type PartitionAssignment, FileMetadataStore, MemoryMetadataStore } from './metadata/metadata-store.ts'
+export {
+  type MetadataStore, type TopicMetadata, type PartitionAssignment, type ProducerIdBlock, FileMetadataStore, MemoryMetadataStore
+} from './metadata/metadata-store.ts'
+export * from './txn/mod.ts'

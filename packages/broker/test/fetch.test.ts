@@ -3,7 +3,10 @@
 // leader-epoch fencing and divergence (KIP-320), and read_committed.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { DeleteRecordsApi, ErrorCode, FetchApi, buildRecordBatch, decodeRecordBatch, iterateBatches } from '@samsa/protocol'
+import {
+  AddPartitionsToTxnApi, DeleteRecordsApi, EndTxnApi, ErrorCode, FetchApi, InitProducerIdApi, ProduceApi, buildRecordBatch, decodeRecordBatch,
+  iterateBatches
+} from '@samsa/protocol'
 import type { FetchResponse } from '@samsa/protocol/messages/fetch'
 import {
   ZERO_UUID, batchOf, batchRanges, connect, createTopic, decodeRecords, fetchOne, fetchRequest, onlyPartition, produceOk,
@@ -352,13 +355,26 @@ test('read_committed: abortedTransactions is a list, reads stop at the last stab
   const readUncommitted = await fetchOne(client, { topic: 'txn', offset: 2 }, { isolationLevel: 0 })
   assert.deepEqual(decodeRecords(readUncommitted.records).map((r) => r.offset), [2, 3])
 
-  // Aborted transactions overlapping the returned range are listed.
-  await produceOk(client, 'txn', buildRecordBatch({ records: [{ key: 'tx', value: 'aborted' }], producerId: 77n, producerEpoch: 0, baseSequence: 0, isTransactional: true }))
-  log.appendAbortedTransaction({ producerId: 77n, firstOffset: 4, lastOffset: 4, lastStableOffset: 5 })
+  // Aborted transactions overlapping the returned range are listed (a real transaction, aborted).
   log.lastStableOffset = undefined
+  const txnId = 'fetch-txn'
+  const init = await client.request(InitProducerIdApi, 4, { transactionalId: txnId, transactionTimeoutMs: 60000, producerId: -1n, producerEpoch: -1 })
+  const { producerId, producerEpoch } = init
+  await client.request(AddPartitionsToTxnApi, 3, {
+    ...AddPartitionsToTxnApi.request.create(), v3AndBelowTransactionalId: txnId, v3AndBelowProducerId: producerId, v3AndBelowProducerEpoch: producerEpoch, v3AndBelowTopics: [{ name: 'txn', partitions: [0] }]
+  })
+  const produced = await client.request(ProduceApi, 9, {
+    transactionalId: txnId,
+    acks: -1,
+    timeoutMs: 5000,
+    topicData: [{ name: 'txn', partitionData: [{ index: 0, records: buildRecordBatch({ records: [{ key: 'tx', value: 'aborted' }], producerId, producerEpoch, baseSequence: 0, isTransactional: true }) }] }]
+  })
+  assert.equal(produced.responses[0]!.partitionResponses[0]!.errorCode, ErrorCode.NONE)
+  assert.equal((await fetchOne(client, { topic: 'txn', offset: 4 }, { isolationLevel: 1 })).lastStableOffset, 4n, 'the open transaction holds the LSO')
+  assert.equal((await client.request(EndTxnApi, 3, { transactionalId: txnId, producerId, producerEpoch, committed: false })).errorCode, ErrorCode.NONE)
   const withAborted = await fetchOne(client, { topic: 'txn', offset: 4 }, { isolationLevel: 1 })
-  assert.deepEqual(decodeRecords(withAborted.records).map((r) => r.offset), [4])
-  assert.deepEqual(withAborted.abortedTransactions, [{ producerId: 77n, firstOffset: 4n }])
+  assert.deepEqual(batchRanges(withAborted.records), [[4, 4], [5, 5]], 'the aborted batch and its ABORT marker')
+  assert.deepEqual(withAborted.abortedTransactions, [{ producerId, firstOffset: 4n }])
   // Only transactions overlapping what is returned: a fetch ending before offset 4 lists none.
   const before = await fetchOne(client, { topic: 'txn', offset: 3, maxBytes: 1 }, { isolationLevel: 1 })
   assert.deepEqual(decodeRecords(before.records).map((r) => r.offset), [3])

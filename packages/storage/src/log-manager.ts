@@ -22,6 +22,7 @@ import { HandlePool } from './handle-pool.ts'
 import { LogCleaner, type LogCleanerOptions } from './log-cleaner.ts'
 import { DEFAULT_LOG_CONFIG, type LogConfig } from './log-config.ts'
 import { DELETE_DIR_SUFFIX, PartitionLog, type RecoveryReport } from './partition-log.ts'
+import { DEFAULT_PRODUCER_ID_EXPIRATION_CHECK_INTERVAL_MS, type ProducerStateConfig } from './producer-state/producer-state-manager.ts'
 
 export const CLEAN_SHUTDOWN_FILE = '.kafka_cleanshutdown'
 export const RECOVERY_POINT_CHECKPOINT = 'recovery-point-offset-checkpoint'
@@ -47,6 +48,10 @@ export interface LogManagerOptions {
   cleanerEnable?: boolean
   /** The cleaner's settings (`log.cleaner.backoff.ms`, `log.cleaner.dedupe.buffer.size`, ...). */
   cleaner?: Omit<LogCleanerOptions, 'fs' | 'pool' | 'dataDir' | 'logs' | 'clock' | 'onError'>
+  /** Producer-state settings of every log (`producer.id.expiration.ms`). */
+  producerState?: ProducerStateConfig
+  /** `producer.id.expiration.check.interval.ms` (default 600000). */
+  producerIdExpirationCheckIntervalMs?: number
 }
 
 export interface LoadReport {
@@ -98,6 +103,8 @@ export class LogManager {
     await manager.#load()
     if (options.cleanerEnable ?? true) {
       manager.#cleaner = new LogCleaner({
+        // Producer state decides which producers' last batches compaction must keep (Kafka's rule).
+        activeProducers: (log) => log.producerState.lastRecords(),
         ...options.cleaner,
         fs: manager.fs,
         pool: manager.pool,
@@ -145,7 +152,8 @@ export class LogManager {
       partition,
       config: config ?? this.#configFor(topic),
       clean: true,
-      clock: this.#clock
+      clock: this.#clock,
+      ...(this.#options.producerState === undefined ? {} : { producerState: this.#options.producerState })
     })
     this.#logs.set(key, log)
     return log
@@ -187,6 +195,14 @@ export class LogManager {
     return deleted
   }
 
+  /** Forgets idle producers of every log (`producer.id.expiration.ms`); returns how many. */
+  removeExpiredProducers (): number {
+    const now = this.#clock()
+    let n = 0
+    for (const log of this.#logs.values()) if (!log.closed) n += log.removeExpiredProducers(now)
+    return n
+  }
+
   /** Flushes logs whose `flush.ms` has elapsed. */
   async flushDue (): Promise<void> {
     const now = this.#clock()
@@ -206,6 +222,7 @@ export class LogManager {
     every(this.#options.flushCheckIntervalMs ?? 1000, async () => await this.flushDue(), 'flush')
     every(this.#options.retentionCheckIntervalMs ?? 300000, () => this.runRetention(), 'retention')
     every(this.#options.checkpointIntervalMs ?? 60000, async () => await this.checkpoint(), 'checkpoint')
+    every(this.#options.producerIdExpirationCheckIntervalMs ?? DEFAULT_PRODUCER_ID_EXPIRATION_CHECK_INTERVAL_MS, () => this.removeExpiredProducers(), 'producer expiration')
     this.#cleaner?.start()
   }
 
@@ -258,6 +275,7 @@ export class LogManager {
         config: this.#configFor(parsed.topic),
         clean,
         clock: this.#clock,
+        ...(this.#options.producerState === undefined ? {} : { producerState: this.#options.producerState }),
         ...(recoveryPoints.has(name) ? { recoveryPoint: recoveryPoints.get(name)! } : {}),
         ...(startOffsets.has(name) ? { logStartOffset: startOffsets.get(name)! } : {})
       })

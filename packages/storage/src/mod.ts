@@ -22,4 +22,15 @@ export {
   CLEANER_OFFSET_CHECKPOINT, DEFAULT_CLEANER_BACKOFF_MS
 } from './log-cleaner.ts'
 export { OffsetMap, DEFAULT_DEDUPE_BUFFER_SIZE } from './offset-map.ts'
+export {
+  ProducerStateManager, type ProducerStateConfig, type LastRecord, DEFAULT_PRODUCER_STATE_CONFIG, DEFAULT_PRODUCER_ID_EXPIRATION_MS,
+  DEFAULT_PRODUCER_ID_EXPIRATION_CHECK_INTERVAL_MS
+} from './producer-state/producer-state-manager.ts'
+export {
+  ProducerAppendInfo, ProducerStateError, type AppendOrigin, type CompletedTxn, type DataBatch, type MarkerBatch
+} from './producer-state/producer-append-info.ts'
+export {
+  ProducerStateEntry, type BatchMetadata, NUM_BATCHES_TO_RETAIN, incrementSequence, decrementSequence
+} from './producer-state/producer-state-entry.ts'
+export { encodeProducerSnapshot, decodeProducerSnapshot, CorruptSnapshotError, PRODUCER_SNAPSHOT_VERSION } from './producer-state/producer-snapshot.ts'
 export { MemoryFileSystem, mulberry32, randomSeed, type MemoryFileSystemOptions, type FaultOp, type CrashOptions, type CrashReport } from './memory-file-system.ts'

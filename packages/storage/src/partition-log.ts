@@ -42,7 +42,7 @@ import { type LogConfig, deletes } from './log-config.ts'
 import { type BatchInfo, LOG_SUFFIX, LogSegment, offsetFileName } from './log-segment.ts'
 import { commitCleaned, installSwap, recoverSwaps, segmentPaths } from './segment-swap.ts'
 import type { AbortedTxn } from './transaction-index.ts'
-import { type AppendOrigin, type CompletedTxn, ProducerAppendInfo } from './producer-state/producer-append-info.ts'
+import type { AppendOrigin, CompletedTxn, ProducerAppendInfo } from './producer-state/producer-append-info.ts'
 import { type BatchMetadata, incrementSequence } from './producer-state/producer-state-entry.ts'
 import { type ProducerStateConfig, ProducerStateManager } from './producer-state/producer-state-manager.ts'
 import { CorruptSnapshotError } from './producer-state/producer-snapshot.ts'
@@ -113,8 +113,6 @@ export interface RecoveryReport {
   recoveredSegments: number
   truncatedBytes: number
   corruptBatches: number
-  /** Producer snapshots found corrupt (deleted; an older one or the log was used). */
-  corruptSnapshots: number
 }
 
 export class PartitionLog {
@@ -126,6 +124,8 @@ export class PartitionLog {
   readonly recovery: RecoveryReport
   /** The idempotent and transactional producers of this partition. */
   readonly producerState: ProducerStateManager
+  /** Producer snapshots found corrupt since open (deleted; an older one, or the log, was used). */
+  corruptProducerSnapshots = 0
   readonly #fs: FileSystem
   readonly #pool: HandlePool
   readonly #clock: () => number
@@ -159,7 +159,7 @@ export class PartitionLog {
     this.#clock = options.clock ?? Date.now
     this.#lastFlushTime = this.#clock()
     this.leaderEpochCache = new LeaderEpochCache(this.#fs, join(this.dir, LEADER_EPOCH_CHECKPOINT))
-    this.recovery = { recoveredSegments: 0, truncatedBytes: 0, corruptBatches: 0, corruptSnapshots: 0 }
+    this.recovery = { recoveredSegments: 0, truncatedBytes: 0, corruptBatches: 0 }
     this.producerState = new ProducerStateManager(`${this.topic}-${this.partition}`, options.producerState)
   }
 
@@ -396,7 +396,7 @@ export class PartitionLog {
         break
       } catch (error) {
         if (!(error instanceof CorruptSnapshotError)) throw error
-        this.recovery.corruptSnapshots++
+        this.corruptProducerSnapshots++
         this.#fs.unlink(join(this.dir, offsetFileName(snapshot.offset) + SNAPSHOT_SUFFIX))
         snapshot = this.latestProducerSnapshot(snapshot.offset - 1)
       }
@@ -527,15 +527,15 @@ export class PartitionLog {
   #roll (baseOffset: number): LogSegment {
     const active = this.activeSegment
     if (active.size === 0 && active.baseOffset === baseOffset) return active
-    // The producer state as of the new segment's base, so a rebuild need not read older segments.
-    this.producerState.updateMapEndOffset(baseOffset)
-    this.#takeProducerSnapshot()?.catch(() => { /* a missing snapshot only means a longer rebuild */ })
     active.onBecomeInactive()
     const segment = LogSegment.create(this.#pool, this.dir, baseOffset, this.#segmentOptions(), this.#clock())
     this.#segments.push(segment)
     this.#dirChanges++
     // Kafka fsyncs a segment when it stops being active; appends go on meanwhile.
     void active.flush().catch(() => { /* surfaced by the next flush() of the log */ })
+    // The producer state as of the new segment's base, so a rebuild need not read older segments.
+    this.producerState.updateMapEndOffset(baseOffset)
+    this.#takeProducerSnapshot()?.catch(() => { /* a missing snapshot only means a longer rebuild */ })
     return segment
   }
 
@@ -925,7 +925,8 @@ export class PartitionLog {
     if (this.#closed) return
     await this.flush()
     // A snapshot at the log end spares the next open a scan of the log (Kafka does the same).
-    await this.#takeProducerSnapshot()?.catch(() => undefined)
+    // A log that never had producers needs none: a clean open without snapshots scans nothing.
+    if (!this.producerState.isEmpty || this.#lastSnapOffset >= 0) await this.#takeProducerSnapshot()?.catch(() => undefined)
     this.#closed = true
     for (const s of this.#segments) s.close()
   }

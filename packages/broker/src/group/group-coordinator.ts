@@ -16,7 +16,8 @@
  * `offsets.retention.check.interval.ms`), as Kafka's OffsetExpirationCondition decides.
  */
 import {
-  ErrorCode, KafkaProtocolError, buildRecordBatch, decodeRecordBatch, iterateBatches, readBaseOffset, readLastOffsetDelta
+  ControlRecordType, ErrorCode, KafkaProtocolError, buildRecordBatch, decodeRecordBatch, iterateBatches, readBaseOffset, readControlRecordKey,
+  readLastOffsetDelta
 } from '@samsa/protocol'
 import { StorageError } from '@samsa/storage'
 import type { Logger } from '../logger.ts'
@@ -32,6 +33,7 @@ import { partitionForGroup } from './group-hash.ts'
 import { GroupOffsets, type OffsetAndMetadata } from './offsets.ts'
 import { type CoordinatorRecord, type GroupMetadataValue, decodeRecord, encodeRecordKey, encodeRecordValue } from './records.ts'
 import type { CoordinatorRuntime, Group } from './runtime.ts'
+import { type TxnOffsetCommitParams, type TxnOffsetCommitResult, TransactionalOffsets, commitTransactionalOffsets } from './transactional-offsets.ts'
 import { KeyedTimers, type Scheduler, type TimerHandle, timerScheduler } from './scheduler.ts'
 
 export const OFFSETS_TOPIC = '__consumer_offsets'
@@ -144,7 +146,9 @@ export class GroupCoordinator {
    * Transaction hook (OffsetFetch RequireStable, v7+): whether a transactional offset commit for
    * this partition is pending. The transaction coordinator replaces it.
    */
-  hasPendingTransactionalOffsets: (groupId: string, topic: string, partition: number) => boolean = () => false
+  hasPendingTransactionalOffsets: (groupId: string, topic: string, partition: number) => boolean = (g, t, p) => this.transactionalOffsets.hasPending(g, t, p)
+  /** Transactional offset commits waiting for their transaction's marker (transactional-offsets.ts, issue 6). */
+  readonly transactionalOffsets = new TransactionalOffsets()
   readonly #topics: TopicRegistry
   readonly #logger: Logger
   readonly #clock: () => number
@@ -247,8 +251,14 @@ export class GroupCoordinator {
         next = readBaseOffset(buf, entry.position) + readLastOffsetDelta(buf, entry.position) + 1
         if (entry.magic !== 2) continue
         const batch = decodeRecordBatch(buf, entry.position)
-        // Control and transactional batches: transactional offset commits are not implemented yet.
-        if (batch.header.isControlBatch || batch.header.isTransactional) continue
+        // -- transactional offset commits (transactional-offsets.ts): markers complete them, transactional batches add them
+        if (batch.header.isControlBatch) {
+          const marker = endTxnMarkerType(batch.records)
+          if (marker !== undefined) this.#completeTransactionalOffsets(batch.header.producerId, index, marker === ControlRecordType.COMMIT)
+          continue
+        }
+        const txnProducerId = batch.header.isTransactional ? batch.header.producerId : undefined
+        // -- end transactional offset commits
         for (const r of batch.records) {
           if (r.key === null) continue
           let record: CoordinatorRecord
@@ -256,6 +266,11 @@ export class GroupCoordinator {
             record = decodeRecord(r.key, r.value)
           } catch (error) {
             this.#logger.warn('Skipping an unreadable __consumer_offsets record', { partition: index, offset: Number(batch.header.baseOffset) + r.offsetDelta, error })
+            continue
+          }
+          if (txnProducerId !== undefined) {
+            this.transactionalOffsets.replayPending(txnProducerId, record)
+            count++
             continue
           }
           this.#replay(record)
@@ -275,13 +290,21 @@ export class GroupCoordinator {
     switch (record.type) {
       case 'OffsetCommit': {
         if (record.value === null) {
-          this.#offsets.get(record.groupId)?.delete(record.topic, record.partition)
+          const offsets = this.#offsets.get(record.groupId)
+          offsets?.delete(record.topic, record.partition)
+          if (offsets?.size === 0) {
+            this.#offsets.delete(record.groupId)
+            // A simple group (offsets only, never a GroupMetadata record) ends with its last offset.
+            const g = this.#groups.get(record.groupId)
+            if (g instanceof ClassicGroup && g.isEmpty && g.protocolType === null && g.generationId === 0) this.#groups.delete(record.groupId)
+          }
           break
         }
         const v = record.value
         this.#offsetsOf(record.groupId).set(record.topic, record.partition, {
           committedOffset: v.offset, leaderEpoch: v.leaderEpoch, metadata: v.metadata, commitTimestamp: v.commitTimestamp, expireTimestamp: v.expireTimestamp
         })
+        this.transactionalOffsets.onRegularCommit(record.groupId, record.topic, record.partition)
         if (!this.#groups.has(record.groupId)) this.#groups.set(record.groupId, new ClassicGroup(record.groupId, now))
         break
       }
@@ -362,7 +385,8 @@ export class GroupCoordinator {
     return { group: new ConsumerGroup(groupId, this.#clock()), created: true, records: [] }
   }
 
-  #append (groupId: string, records: CoordinatorRecord[]): Promise<void> | undefined {
+  /** `producer`: a transactional offset commit (a transactional batch of that producer, origin coordinator). */
+  #append (groupId: string, records: CoordinatorRecord[], producer?: { producerId: bigint, producerEpoch: number }): Promise<void> | undefined {
     if (records.length === 0) return undefined
     if (this.#state !== 'active') throw new KafkaProtocolError(ErrorCode.NOT_COORDINATOR, 'The coordinator is shutting down.')
     const topic = this.#topics.get(OFFSETS_TOPIC)
@@ -371,10 +395,11 @@ export class GroupCoordinator {
     const now = this.#clock()
     const batch = buildRecordBatch({
       records: records.map((r) => ({ key: encodeRecordKey(r), value: encodeRecordValue(r), timestamp: now })),
-      timestamp: now
+      timestamp: now,
+      ...(producer === undefined ? {} : { producerId: producer.producerId, producerEpoch: producer.producerEpoch, baseSequence: 0, isTransactional: true })
     })
     try {
-      const result = partition.appendAsLeader(batch)
+      const result = partition.appendAsLeader(batch, producer === undefined ? 'client' : 'coordinator')
       return result.flushed?.catch((error: unknown) => this.#logger.error('Flushing __consumer_offsets failed', { partition: partition.index, error }))
     } catch (error) {
       if (error instanceof StorageError) {
@@ -542,7 +567,13 @@ export class GroupCoordinator {
     } else {
       error = validateConsumerOffsetCommit(group, p.memberId, p.generationIdOrMemberEpoch, p.apiVersion)
     }
-    if (error !== ErrorCode.NONE) return all(error)
+    if (error !== ErrorCode.NONE) {
+      this.#logger.debug('Offset commit refused', {
+        group: p.groupId, memberId: p.memberId, generation: p.generationIdOrMemberEpoch, error, state: group?.state,
+        groupGeneration: group instanceof ClassicGroup ? group.generationId : undefined
+      })
+      return all(error)
+    }
 
     const now = this.#clock()
     const expireTimestamp = p.retentionTimeMs >= 0 ? now + p.retentionTimeMs : -1
@@ -588,6 +619,7 @@ export class GroupCoordinator {
       offsets.set(r.topic, r.partition, {
         committedOffset: r.value.offset, leaderEpoch: r.value.leaderEpoch, metadata: r.value.metadata, commitTimestamp: now, expireTimestamp
       })
+      this.transactionalOffsets.onRegularCommit(p.groupId, r.topic, r.partition)
     }
     if (flushed !== undefined) await flushed
     return result
@@ -799,40 +831,77 @@ export class GroupCoordinator {
     const now = this.#clock()
     const retention = this.config.offsetsRetentionMs
     let expired = 0
-    for (const [groupId, offsets] of [...this.#offsets]) {
+    for (const groupId of new Set([...this.#offsets.keys(), ...this.#groups.keys()])) {
       if (this.groupError(groupId) !== ErrorCode.NONE) continue
       const group = this.#groups.get(groupId)
+      const offsets = this.#offsets.get(groupId)
       const base = expirationBase(group)
-      if (base === undefined) continue
       const records: CoordinatorRecord[] = []
-      for (const { topic, partition, offset } of offsets.entries()) {
-        if (group?.isSubscribedToTopic(topic) === true) continue
-        const isExpired = offset.expireTimestamp >= 0 ? now >= offset.expireTimestamp : now - base(offset) >= retention
-        if (isExpired) records.push({ type: 'OffsetCommit', groupId, topic, partition, value: null })
+      if (offsets !== undefined && base !== undefined) {
+        for (const { topic, partition, offset } of offsets.entries()) {
+          if (group?.isSubscribedToTopic(topic) === true) continue
+          const isExpired = offset.expireTimestamp >= 0 ? now >= offset.expireTimestamp : now - base(offset) >= retention
+          if (isExpired) records.push({ type: 'OffsetCommit', groupId, topic, partition, value: null })
+        }
       }
-      const removesAll = records.length === offsets.size
-      if (removesAll && group !== undefined && group.isEmpty) {
-        if (group instanceof ClassicGroup) records.push({ type: 'GroupMetadata', groupId, value: null })
-        else records.push(...consumerGroupTombstones(group))
+      const offsetsLeft = (offsets?.size ?? 0) - records.length
+      // An empty group left without offsets is deleted (Kafka's maybeDeleteGroup).
+      const deleteGroup = group !== undefined && group.isEmpty && offsetsLeft === 0 && !(group instanceof ClassicGroup && group.pendingMembers.size > 0)
+      if (deleteGroup) {
+        if (group instanceof ClassicGroup) {
+          if (group.protocolType !== null || group.generationId > 0) records.push({ type: 'GroupMetadata', groupId, value: null })
+        } else {
+          records.push(...consumerGroupTombstones(group))
+        }
       }
-      if (records.length === 0) continue
+      if (records.length === 0 && !deleteGroup) continue
       try {
         void this.#append(groupId, records)
       } catch (error) {
         this.#logger.warn('Could not expire offsets', { group: groupId, error })
         continue
       }
-      for (const r of records) if (r.type === 'OffsetCommit') offsets.delete(r.topic, r.partition)
+      for (const r of records) if (r.type === 'OffsetCommit') offsets?.delete(r.topic, r.partition)
       expired += records.filter((r) => r.type === 'OffsetCommit').length
-      if (offsets.size === 0) this.#offsets.delete(groupId)
-      if (removesAll && group !== undefined && group.isEmpty) {
-        if (group instanceof ClassicGroup) group.transitionTo(ClassicGroupState.Dead, now)
+      if (offsets !== undefined && offsets.size === 0) this.#offsets.delete(groupId)
+      if (deleteGroup) {
+        if (group instanceof ClassicGroup) {
+          this.classic.cancelTimers(group)
+          group.transitionTo(ClassicGroupState.Dead, now)
+        }
         this.#groups.delete(groupId)
-        this.#logger.info('Deleted an empty group whose offsets all expired', { group: groupId })
+        this.#logger.info('Deleted an empty group without offsets', { group: groupId })
       }
     }
     if (expired > 0) this.#logger.info('Expired committed offsets', { offsets: expired })
     return expired
+  }
+
+  // ---- transactional offset commits (issue 6; the logic is in transactional-offsets.ts)
+
+  /** TxnOffsetCommit; `verify` (the transaction coordinator's check) runs right before the append. */
+  async commitTransactionalOffsets (p: TxnOffsetCommitParams, verify: () => number): Promise<TxnOffsetCommitResult> {
+    return await commitTransactionalOffsets({
+      now: () => this.#clock(),
+      offsetMetadataMaxBytes: this.config.offsetMetadataMaxBytes,
+      readyToWrite: async (groupId) => await this.#readyToWrite(groupId),
+      group: (groupId) => this.#groups.get(groupId),
+      partitionCount: (topic) => this.#topics.get(topic)?.partitions.length,
+      appendTransactional: (groupId, records, producerId, producerEpoch) => this.#append(groupId, records, { producerId, producerEpoch })
+    }, this.transactionalOffsets, p, verify)
+  }
+
+  /** A COMMIT/ABORT marker reached `__consumer_offsets` partition `partition` (txn/txn-markers.ts). */
+  onTransactionCompleted (producerId: bigint, partition: number, commit: boolean): void {
+    this.#completeTransactionalOffsets(producerId, partition, commit)
+  }
+
+  #completeTransactionalOffsets (producerId: bigint, partition: number, commit: boolean): void {
+    const now = this.#clock()
+    this.transactionalOffsets.complete(producerId, partition, commit, (groupId) => this.partitionFor(groupId), (groupId, topic, p, offset) => {
+      this.#offsetsOf(groupId).set(topic, p, offset)
+      if (!this.#groups.has(groupId)) this.#groups.set(groupId, new ClassicGroup(groupId, now))
+    })
   }
 
   // ---- introspection (CLI, tests, benchmarks)
@@ -933,4 +1002,15 @@ function classicGroupFromRecord (groupId: string, v: GroupMetadataValue, now: nu
   }
   group.subscribedTopics = group.computeSubscribedTopics()
   return group
+}
+
+/** COMMIT or ABORT for a transaction marker batch's single record, else undefined. */
+function endTxnMarkerType (records: ReadonlyArray<{ key: Buffer | null }>): number | undefined {
+  if (records.length !== 1) return undefined
+  try {
+    const type = readControlRecordKey(records[0]!.key).type
+    return type === ControlRecordType.COMMIT || type === ControlRecordType.ABORT ? type : undefined
+  } catch {
+    return undefined
+  }
 }

@@ -11,20 +11,34 @@
  * LogAppendTime. Those checks need a decode, done only when they can fail (Kafka's
  * LogValidator.validateRecord); v8+ responses list the offending records.
  *
+ * Idempotent and transactional batches go through the partition's producer state (storage
+ * producer-state/): a retry of one of the producer's last five batches is answered with the
+ * original offsets and not appended (as Kafka does, not DUPLICATE_SEQUENCE_NUMBER); a gap is
+ * OUT_OF_ORDER_SEQUENCE_NUMBER, an older epoch INVALID_PRODUCER_EPOCH, a non-transactional batch
+ * while the producer's transaction is open INVALID_TXN_STATE. A transactional batch to a
+ * partition where the producer has no transaction open yet is verified with the transaction
+ * coordinator first (KIP-890 part 1, `transaction.partition.verification.enable`, default true):
+ * the partition must be in the producer's ongoing transaction (AddPartitionsToTxn), else
+ * INVALID_TXN_STATE (INVALID_PRODUCER_EPOCH for another epoch; a coordinator that is loading or
+ * completing the previous transaction gives the retriable NOT_ENOUGH_REPLICAS, Kafka's mapping
+ * for clients that do not know the coordinator errors). These codes exist in every version that
+ * can carry producer ids (v3+).
+ *
  * acks: 0 (no response; an error closes the connection so the client refreshes metadata, as
  * Kafka does), 1 (after the leader's append) or -1 (after the ISR has it, which needs
  * `min.insync.replicas` in-sync replicas). With `flush.messages` due, the response also waits
  * for the fsync.
  */
 import {
-  type DecodedRecordBatch, ErrorCode, KafkaProtocolError, ProduceApi, ProtocolDecodeError, TIMESTAMP_TYPE_MASK, TimestampType,
-  convertMessageSet, decodeRecordBatch, readAttributes, recordSetMagic, validateBatch, validateProduceRecords
+  type DecodedRecordBatch, ErrorCode, KafkaProtocolError, ProduceApi, ProtocolDecodeError, TIMESTAMP_TYPE_MASK, TRANSACTIONAL_FLAG_MASK,
+  TimestampType, convertMessageSet, decodeRecordBatch, readAttributes, readProducerEpoch, readProducerId, recordSetMagic, validateBatch,
+  validateProduceRecords
 } from '@samsa/protocol'
 import type {
   BatchIndexAndErrorMessage, PartitionProduceResponse, ProduceRequest, ProduceResponse, TopicProduceResponse
 } from '@samsa/protocol/messages/produce'
 import { createLeaderIdAndEpoch } from '@samsa/protocol/messages/produce'
-import { StorageError, StorageErrorCode, compacted } from '@samsa/storage'
+import { ProducerStateError, StorageError, StorageErrorCode, compacted } from '@samsa/storage'
 import type { BrokerContext } from '../broker-context.ts'
 import type { Partition } from '../topics/partition.ts'
 import { NO_RESPONSE, type RequestContext, defineHandler } from './handler.ts'
@@ -113,6 +127,8 @@ function appendPartition (
         `The size of the current ISR ${partition.isr.length} is insufficient to satisfy the min.isr requirement of ${minIsr} for partition ${topic}-${index}`)
     }
   }
+  const txnError = verifyTransaction(ctx, req, partition, batch)
+  if (txnError !== null) return partitionResponse(index, txnError.errorCode, txnError.errorMessage)
   try {
     const result = partition.appendAsLeader(batch)
     if (result.flushed !== undefined) waits.push(result.flushed.catch((error: unknown) => onFlushError(ctx, partition, error)))
@@ -123,12 +139,46 @@ function appendPartition (
       logStartOffset: BigInt(log.logStartOffset)
     }
   } catch (error) {
+    if (error instanceof ProducerStateError) return partitionResponse(index, error.errorCode, error.message)
     if (error instanceof StorageError) {
       broker.logger.error('Append failed', { topic, partition: index, error })
       const code = error.code === StorageErrorCode.INVALID_BATCH ? ErrorCode.CORRUPT_MESSAGE : ErrorCode.KAFKA_STORAGE_ERROR
       return partitionResponse(index, ctx.apiVersion < 4 && code === ErrorCode.KAFKA_STORAGE_ERROR ? ErrorCode.NOT_LEADER_OR_FOLLOWER : code, error.message)
     }
     throw error
+  }
+}
+
+/**
+ * KIP-890 part 1: a transactional batch for a partition where its producer has no transaction
+ * open must belong to the producer's ongoing transaction at the coordinator. Null when it may be
+ * appended. The check and the append run in the same turn of the event loop, so no marker can
+ * slip in between (Kafka needs a verification guard for that).
+ */
+function verifyTransaction (ctx: RequestContext, req: ProduceRequest, partition: Partition, batch: Buffer): { errorCode: number, errorMessage: string } | null {
+  if ((readAttributes(batch, 0) & TRANSACTIONAL_FLAG_MASK) === 0) return null
+  const coordinator = ctx.broker.transactionCoordinator
+  if (!coordinator.config.partitionVerificationEnable) return null
+  const producerId = readProducerId(batch, 0)
+  const producerEpoch = readProducerEpoch(batch, 0)
+  if (partition.log.producerState.hasOngoingTransaction(producerId, producerEpoch)) return null
+  const where = `${partition.topic}-${partition.index}`
+  if (req.transactionalId === null) {
+    return { errorCode: ErrorCode.INVALID_TXN_STATE, errorMessage: `Transactional records for ${where} without a transactional id cannot be verified` }
+  }
+  const code = coordinator.verifyPartition(req.transactionalId, producerId, producerEpoch, partition.topic, partition.index)
+  switch (code) {
+    case ErrorCode.NONE:
+      return null
+    case ErrorCode.COORDINATOR_LOAD_IN_PROGRESS:
+    case ErrorCode.COORDINATOR_NOT_AVAILABLE:
+    case ErrorCode.NOT_COORDINATOR:
+    case ErrorCode.CONCURRENT_TRANSACTIONS:
+      return { errorCode: ErrorCode.NOT_ENOUGH_REPLICAS, errorMessage: `Could not verify the transaction for ${where} (coordinator error ${code}); retry` }
+    case ErrorCode.PRODUCER_FENCED:
+      return { errorCode: ErrorCode.INVALID_PRODUCER_EPOCH, errorMessage: `Producer ${producerId} with epoch ${producerEpoch} is fenced` }
+    default:
+      return { errorCode: ErrorCode.INVALID_TXN_STATE, errorMessage: `Record for ${where} was not part of an ongoing transaction` }
   }
 }
 

@@ -12,6 +12,7 @@
  */
 import { ErrorCode, KafkaProtocolError, MetadataApi, ZERO_UUID } from '@samsa/protocol'
 import type { MetadataResponse, MetadataResponseTopic } from '@samsa/protocol/messages/metadata'
+import { OFFSETS_TOPIC } from '../group/group-coordinator.ts'
 import { topicNameError } from '../topics/topic-name.ts'
 import type { Topic } from '../topics/topic-registry.ts'
 import { defineHandler } from './handler.ts'
@@ -60,7 +61,9 @@ export const metadataHandler = defineHandler(MetadataApi, [0, 12], async (ctx, r
       continue
     }
     try {
-      const created = await broker.topics.autoCreate(name, broker.settings.numPartitions, broker.settings.defaultReplicationFactor)
+      // __consumer_offsets is created by the group coordinator, with its own partition count and configs.
+      if (name === OFFSETS_TOPIC) await broker.groupCoordinator.ensureOffsetsTopic()
+      const created = broker.topics.get(name) ?? await broker.topics.autoCreate(name, broker.settings.numPartitions, broker.settings.defaultReplicationFactor)
       response.topics.push(describeTopic(created, includeOps))
     } catch (error) {
       if (!(error instanceof KafkaProtocolError)) throw error

@@ -2,9 +2,10 @@
  * FindCoordinator (key 10), versions 0-6.
  *
  * Every group and transactional id is coordinated by this broker (a single node owns every
- * `__consumer_offsets` and `__transaction_state` partition). For group keys the offsets topic is
- * created first if it does not exist yet, so the coordinator can serve the group at once (Kafka
- * creates it asynchronously and answers COORDINATOR_NOT_AVAILABLE meanwhile).
+ * `__consumer_offsets` and `__transaction_state` partition). For group keys the offsets topic, and
+ * for transactional ids `__transaction_state`, is created first if it does not exist yet, so the
+ * coordinator can serve at once (Kafka creates them asynchronously and answers
+ * COORDINATOR_NOT_AVAILABLE meanwhile).
  *
  * Version notes: v1 adds KeyType (0 group, 1 transaction; others are INVALID_REQUEST) and the
  * error message; v3 is flexible; v4 batches keys (CoordinatorKeys, one result each); v6 would
@@ -25,6 +26,13 @@ async function lookup (ctx: RequestContext, key: string, keyType: number): Promi
       await ctx.broker.groupCoordinator.ensureOffsetsTopic()
     } catch (error) {
       ctx.broker.logger.warn('Could not create __consumer_offsets', { error })
+      return { ...none, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: null }
+    }
+  } else {
+    try {
+      await ctx.broker.transactionCoordinator.ensureTransactionStateTopic()
+    } catch (error) {
+      ctx.broker.logger.warn('Could not create __transaction_state', { error })
       return { ...none, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: null }
     }
   }

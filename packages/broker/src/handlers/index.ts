@@ -20,7 +20,13 @@ import { apiVersionsHandler } from './18-api-versions.ts'
 import { createTopicsHandler } from './19-create-topics.ts'
 import { deleteTopicsHandler } from './20-delete-topics.ts'
 import { deleteRecordsHandler } from './21-delete-records.ts'
+import { initProducerIdHandler } from './22-init-producer-id.ts'
 import { offsetForLeaderEpochHandler } from './23-offset-for-leader-epoch.ts'
+import { addPartitionsToTxnHandler } from './24-add-partitions-to-txn.ts'
+import { addOffsetsToTxnHandler } from './25-add-offsets-to-txn.ts'
+import { endTxnHandler } from './26-end-txn.ts'
+import { writeTxnMarkersHandler } from './27-write-txn-markers.ts'
+import { txnOffsetCommitHandler } from './28-txn-offset-commit.ts'
 import { describeConfigsHandler } from './32-describe-configs.ts'
 import { alterConfigsHandler } from './33-alter-configs.ts'
 import { describeLogDirsHandler } from './35-describe-log-dirs.ts'
@@ -29,6 +35,9 @@ import { deleteGroupsHandler } from './42-delete-groups.ts'
 import { incrementalAlterConfigsHandler } from './44-incremental-alter-configs.ts'
 import { offsetDeleteHandler } from './47-offset-delete.ts'
 import { describeClusterHandler } from './60-describe-cluster.ts'
+import { describeProducersHandler } from './61-describe-producers.ts'
+import { describeTransactionsHandler } from './65-describe-transactions.ts'
+import { listTransactionsHandler } from './66-list-transactions.ts'
 import { consumerGroupHeartbeatHandler } from './68-consumer-group-heartbeat.ts'
 import { consumerGroupDescribeHandler } from './69-consumer-group-describe.ts'
 import { describeTopicPartitionsHandler } from './75-describe-topic-partitions.ts'
@@ -51,7 +60,13 @@ export const HANDLERS: ReadonlyArray<AnyHandler> = [
   createTopicsHandler,
   deleteTopicsHandler,
   deleteRecordsHandler,
+  initProducerIdHandler,
   offsetForLeaderEpochHandler,
+  addPartitionsToTxnHandler,
+  addOffsetsToTxnHandler,
+  endTxnHandler,
+  writeTxnMarkersHandler,
+  txnOffsetCommitHandler,
   describeConfigsHandler,
   alterConfigsHandler,
   describeLogDirsHandler,
@@ -60,6 +75,9 @@ export const HANDLERS: ReadonlyArray<AnyHandler> = [
   deleteGroupsHandler,
   offsetDeleteHandler,
   describeClusterHandler,
+  describeProducersHandler,
+  describeTransactionsHandler,
+  listTransactionsHandler,
   consumerGroupHeartbeatHandler,
   consumerGroupDescribeHandler,
   describeTopicPartitionsHandler

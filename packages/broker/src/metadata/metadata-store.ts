@@ -7,8 +7,12 @@
  *     { "version": 1, "topics": [ { "name": "orders", "topicId": "<uuid>",
  *         "partitions": [ { "partition": 0, "replicas": [1], "leaderEpoch": 0 } ],
  *         "configs": { "retention.ms": "60000" } } ],
- *       "brokerConfigs": { "broker": { ... }, "clusterDefault": { ... } } }
+ *       "brokerConfigs": { "broker": { ... }, "clusterDefault": { ... } },
+ *       "nextProducerId": "2000" }
  *
+ * `nextProducerId` (a decimal string: producer ids are int64) is the first producer id not
+ * handed out yet: allocateProducerIdBlock moves it past each block before the block is used, so
+ * no id is ever given out twice, even across crashes (an unused rest of a block is skipped).
  * A crash leaves the previous or the new file (writeFileAtomic). Changes are serialised.
  */
 import { join } from 'node:path'
@@ -37,13 +41,24 @@ export interface MetadataStore {
   /** Broker configs set at runtime (AlterConfigs on broker resources). */
   loadDynamicBrokerConfigs (): Promise<DynamicBrokerConfigs>
   putDynamicBrokerConfigs (configs: DynamicBrokerConfigs): Promise<void>
+  /**
+   * Reserves `size` producer ids no one has had (Kafka's AllocateProducerIds): durable before
+   * it resolves, so ids are unique across restarts.
+   */
+  allocateProducerIdBlock (size: number): Promise<ProducerIdBlock>
   close (): Promise<void>
+}
+
+export interface ProducerIdBlock {
+  firstProducerId: bigint
+  size: number
 }
 
 interface FileFormat {
   version: 1
   topics: TopicMetadata[]
   brokerConfigs?: DynamicBrokerConfigs
+  nextProducerId?: string
 }
 
 export const METADATA_FILE = 'samsa-metadata.json'
@@ -53,6 +68,8 @@ export class FileMetadataStore implements MetadataStore {
   readonly #fs: FileSystem
   readonly #topics = new Map<string, TopicMetadata>()
   #brokerConfigs: DynamicBrokerConfigs = {}
+  #nextProducerId = 0n
+  #loaded = false
   #writing: Promise<void> = Promise.resolve()
 
   constructor (fs: FileSystem, dataDir: string) {
@@ -69,7 +86,9 @@ export class FileMetadataStore implements MetadataStore {
       }
       for (const t of parsed.topics) this.#topics.set(t.name, t)
       this.#brokerConfigs = parsed.brokerConfigs ?? {}
+      this.#nextProducerId = BigInt(parsed.nextProducerId ?? '0')
     }
+    this.#loaded = true
     return await Promise.resolve([...this.#topics.values()].map((t) => structuredClone(t)))
   }
 
@@ -92,12 +111,22 @@ export class FileMetadataStore implements MetadataStore {
     await this.#save()
   }
 
+  async allocateProducerIdBlock (size: number): Promise<ProducerIdBlock> {
+    if (!this.#loaded) await this.loadTopics()
+    const firstProducerId = this.#nextProducerId
+    this.#nextProducerId += BigInt(size)
+    await this.#save()
+    return { firstProducerId, size }
+  }
+
   async close (): Promise<void> {
     await this.#writing
   }
 
   async #save (): Promise<void> {
-    const data: FileFormat = { version: 1, topics: [...this.#topics.values()], brokerConfigs: this.#brokerConfigs }
+    const data: FileFormat = {
+      version: 1, topics: [...this.#topics.values()], brokerConfigs: this.#brokerConfigs, nextProducerId: String(this.#nextProducerId)
+    }
     const bytes = Buffer.from(JSON.stringify(data, null, 2) + '\n')
     const write = this.#writing.then(async () => await this.#fs.writeFileAtomic(this.path, bytes))
     this.#writing = write.catch(() => undefined)
@@ -109,6 +138,13 @@ export class FileMetadataStore implements MetadataStore {
 export class MemoryMetadataStore implements MetadataStore {
   readonly #topics = new Map<string, TopicMetadata>()
   #brokerConfigs: DynamicBrokerConfigs = {}
+  #nextProducerId = 0n
+
+  async allocateProducerIdBlock (size: number): Promise<ProducerIdBlock> {
+    const firstProducerId = this.#nextProducerId
+    this.#nextProducerId += BigInt(size)
+    return await Promise.resolve({ firstProducerId, size })
+  }
 
   async loadDynamicBrokerConfigs (): Promise<DynamicBrokerConfigs> {
     return await Promise.resolve(structuredClone(this.#brokerConfigs))

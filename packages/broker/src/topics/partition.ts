@@ -6,7 +6,7 @@
  * only replica it follows the log end offset. Listeners are told after every append and
  * high-watermark change, synchronously, and must only schedule work.
  */
-import type { AppendResult, PartitionLog } from '@samsa/storage'
+import type { AppendOrigin, AppendResult, PartitionLog } from '@samsa/storage'
 
 /** Told how many bytes were appended (0 for other changes). */
 export type PartitionListener = (appendedBytes: number) => void
@@ -36,9 +36,15 @@ export class Partition {
     return this.log.highWatermark
   }
 
-  /** Appends validated batches as the leader and advances the high watermark. */
-  appendAsLeader (batches: Buffer): AppendResult {
-    const result = this.log.appendAsLeader(batches, this.leaderEpoch)
+  /**
+   * Appends validated batches as the leader and advances the high watermark. `origin`: a
+   * client's produce (producer batches validated, retries deduplicated) or a coordinator's
+   * append (transaction markers, transactional offset commits). Throws ProducerStateError
+   * for producer batches the producer state refuses.
+   */
+  appendAsLeader (batches: Buffer, origin: AppendOrigin = 'client'): AppendResult {
+    const result = this.log.appendAsLeader(batches, this.leaderEpoch, origin)
+    if (result.duplicate === true) return result
     this.#advanceHighWatermark()
     this.#notify(batches.length)
     return result
