@@ -13,7 +13,7 @@ import { ErrorCode, ListOffsetsApi } from '@samsa/protocol'
 import type { ListOffsetsPartitionResponse, ListOffsetsResponse } from '@samsa/protocol/messages/list-offsets'
 import { StorageError } from '@samsa/storage'
 import { defineHandler } from './handler.ts'
-import { leaderEpochError } from './leader-epoch.ts'
+import { leaderPartition } from './leader-epoch.ts'
 
 const LATEST = -1n
 const EARLIEST = -2n
@@ -38,14 +38,9 @@ export const listOffsetsHandler = defineHandler(ListOffsetsApi, [1, 10], (ctx, r
         leaderEpoch: -1
       }
       partitions.push(result)
-      const partition = broker.topics.partition(t.name, p.partitionIndex)
-      if (partition === undefined) {
-        result.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-        continue
-      }
-      const epochError = leaderEpochError(partition, p.currentLeaderEpoch)
-      if (epochError !== ErrorCode.NONE) {
-        result.errorCode = epochError
+      const partition = leaderPartition(broker, t.name, p.partitionIndex, p.currentLeaderEpoch)
+      if (typeof partition === 'number') {
+        result.errorCode = partition
         continue
       }
       const log = partition.log

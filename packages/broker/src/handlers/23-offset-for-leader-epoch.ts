@@ -8,7 +8,7 @@
 import { ErrorCode, OffsetForLeaderEpochApi } from '@samsa/protocol'
 import type { EpochEndOffset, OffsetForLeaderEpochResponse } from '@samsa/protocol/messages/offset-for-leader-epoch'
 import { defineHandler } from './handler.ts'
-import { leaderEpochError } from './leader-epoch.ts'
+import { leaderPartition } from './leader-epoch.ts'
 
 export const offsetForLeaderEpochHandler = defineHandler(OffsetForLeaderEpochApi, [0, 4], (ctx, req) => {
   const response: OffsetForLeaderEpochResponse = { ...OffsetForLeaderEpochApi.response.create(), topics: [] }
@@ -18,14 +18,9 @@ export const offsetForLeaderEpochHandler = defineHandler(OffsetForLeaderEpochApi
     for (const p of t.partitions) {
       const out: EpochEndOffset = { errorCode: ErrorCode.NONE, partition: p.partition, leaderEpoch: -1, endOffset: -1n }
       partitions.push(out)
-      const partition = ctx.broker.topics.partition(t.topic, p.partition)
-      if (partition === undefined) {
-        out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-        continue
-      }
-      const epochError = leaderEpochError(partition, p.currentLeaderEpoch)
-      if (epochError !== ErrorCode.NONE) {
-        out.errorCode = epochError
+      const partition = leaderPartition(ctx.broker, t.topic, p.partition, p.currentLeaderEpoch)
+      if (typeof partition === 'number') {
+        out.errorCode = partition
         continue
       }
       const end = partition.log.endOffsetForEpoch(p.leaderEpoch)
