@@ -297,14 +297,16 @@ export class PartitionLog {
    * repeats. `assign`: offsets are assigned from the log end (leader) rather than read.
    */
   #analyzeProducers (batches: Buffer, origin: AppendOrigin, assign: boolean, logAppendTime: number): ProducerAnalysis {
-    const analysis: ProducerAnalysis = { updated: new Map(), completed: [], duplicate: undefined }
+    // Most appends carry no producer batch: they share one empty analysis.
+    let found: ProducerAnalysis | undefined
     let next = this.logEndOffset
     this.#forEachBatch(batches, (at) => {
       const first = assign ? next : readBaseOffset(batches, at)
       const last = first + readLastOffsetDelta(batches, at)
       next = last + 1
       const producerId = readProducerId(batches, at)
-      if (producerId < 0n || analysis.duplicate !== undefined) return
+      if (producerId < 0n || found?.duplicate !== undefined) return
+      const analysis: ProducerAnalysis = found ??= { updated: new Map(), completed: [], duplicate: undefined }
       const maxTimestamp = logAppendTime >= 0 ? logAppendTime : readMaxTimestamp(batches, at)
       const completed = this.#applyBatch(analysis.updated, origin, batches, at, first, last, maxTimestamp, (firstSeq, lastSeq, epoch) => {
         analysis.duplicate = this.producerState.lastEntry(producerId)?.findDuplicate(epoch, firstSeq, lastSeq)
@@ -312,7 +314,7 @@ export class PartitionLog {
       })
       if (completed !== undefined) analysis.completed.push(completed)
     })
-    return analysis
+    return found ?? NO_PRODUCERS
   }
 
   /**
@@ -359,7 +361,7 @@ export class PartitionLog {
   #applyProducers (analysis: ProducerAnalysis): void {
     const state = this.producerState
     for (const info of analysis.updated.values()) state.update(info)
-    let failure: unknown
+    let failure: Error | undefined
     for (const c of analysis.completed) {
       const lastStableOffset = state.lastStableOffset(c)
       state.completeTxn(c)
@@ -367,10 +369,11 @@ export class PartitionLog {
       try {
         this.appendAbortedTransaction({ producerId: c.producerId, firstOffset: c.firstOffset, lastOffset: c.lastOffset, lastStableOffset })
       } catch (error) {
-        failure ??= error
+        failure ??= error instanceof Error ? error : new Error(String(error))
       }
     }
     state.updateMapEndOffset(this.logEndOffset)
+    // The batches are in the log: the producer state took them even if the index entry failed.
     if (failure !== undefined) throw failure
   }
 
@@ -1033,3 +1036,5 @@ interface ProducerAnalysis {
   /** The retained batch a client batch repeats. */
   duplicate: BatchMetadata | undefined
 }
+
+const NO_PRODUCERS: ProducerAnalysis = Object.freeze({ updated: new Map<bigint, ProducerAppendInfo>(), completed: [], duplicate: undefined })

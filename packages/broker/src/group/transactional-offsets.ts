@@ -91,13 +91,13 @@ export class TransactionalOffsets {
 
   add (producerId: bigint, groupId: string, topic: string, partition: number, offset: OffsetAndMetadata): void {
     let groups = this.#byProducer.get(producerId)
-    if (groups === undefined) this.#byProducer.set(producerId, groups = new Map())
+    if (groups === undefined) this.#byProducer.set(producerId, groups = new Map<string, Map<string, Pending>>())
     let partitions = groups.get(groupId)
-    if (partitions === undefined) groups.set(groupId, partitions = new Map())
+    if (partitions === undefined) groups.set(groupId, partitions = new Map<string, Pending>())
     const k = key(topic, partition)
     partitions.set(k, { topic, partition, offset, superseded: false })
     let byPartition = this.#byGroup.get(groupId)
-    if (byPartition === undefined) this.#byGroup.set(groupId, byPartition = new Map())
+    if (byPartition === undefined) this.#byGroup.set(groupId, byPartition = new Map<string, Set<bigint>>())
     let producers = byPartition.get(k)
     if (producers === undefined) byPartition.set(k, producers = new Set())
     producers.add(producerId)

@@ -28,12 +28,12 @@ export function decrementSequence (sequence: number, decrement: number): number 
 
 /** One appended batch of a producer (Kafka's BatchMetadata). */
 export interface BatchMetadata {
-  lastSeq: number
-  lastOffset: number
+  readonly lastSeq: number
+  readonly lastOffset: number
   /** lastOffset - firstOffset (equal to lastSeq - firstSeq). */
-  offsetDelta: number
+  readonly offsetDelta: number
   /** The batch's max timestamp. */
-  timestamp: number
+  readonly timestamp: number
 }
 
 export function firstSeqOf (batch: BatchMetadata): number {
@@ -51,7 +51,7 @@ export class ProducerStateEntry {
   lastTimestamp: number
   /** First offset of the transaction in progress, or -1. */
   currentTxnFirstOffset: number
-  /** Oldest first; at most NUM_BATCHES_TO_RETAIN. */
+  /** Oldest first; at most NUM_BATCHES_TO_RETAIN. The objects are never modified once added. */
   readonly batches: BatchMetadata[]
 
   constructor (producerId: bigint, producerEpoch = NO_PRODUCER_EPOCH, coordinatorEpoch = -1, lastTimestamp = -1, currentTxnFirstOffset = -1, batches: BatchMetadata[] = []) {
@@ -67,9 +67,9 @@ export class ProducerStateEntry {
     return new ProducerStateEntry(producerId)
   }
 
+  /** A copy to apply an append to (batch metadata objects are never changed, so they are shared). */
   clone (): ProducerStateEntry {
-    return new ProducerStateEntry(this.producerId, this.producerEpoch, this.coordinatorEpoch, this.lastTimestamp, this.currentTxnFirstOffset,
-      this.batches.map((b) => ({ ...b })))
+    return new ProducerStateEntry(this.producerId, this.producerEpoch, this.coordinatorEpoch, this.lastTimestamp, this.currentTxnFirstOffset, this.batches.slice())
   }
 
   get isEmpty (): boolean {
