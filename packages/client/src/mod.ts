@@ -1,8 +1,8 @@
 /**
- * @samsa/client: a Kafka producer and admin client (the consumer comes next) over
- * @samsa/protocol, for any Kafka-compatible cluster.
+ * @samsa/client: a Kafka producer, consumer and admin client over @samsa/protocol, for any
+ * Kafka-compatible cluster.
  *
- *     import { createProducer, createAdmin } from '@samsa/client'
+ *     import { createProducer, createConsumer, createAdmin } from '@samsa/client'
  */
 
 // Producer
@@ -14,6 +14,19 @@ export { murmur2, toPositive, partitionForKey } from './producer/murmur2.ts'
 export {
   TransactionState, type TransactionOffset, type ConsumerGroupMetadata
 } from './producer/transaction-manager.ts'
+
+// Consumer
+export { Consumer, createConsumer } from './consumer/consumer.ts'
+export type {
+  ConsumerOptions, ResolvedConsumerOptions, AutoOffsetReset, IsolationLevel, GroupProtocol, AssignorName
+} from './consumer/options.ts'
+export type {
+  ConsumerRecord, ConsumerBatch, CommitOffset, CommittedOffset, SeekTarget, RebalanceListener, SubscribeOptions
+} from './consumer/types.ts'
+export {
+  RangeAssignor, RoundRobinAssignor, CooperativeStickyAssignor, type PartitionAssignor, type AssignorMember,
+  type AssignorTopicPartition
+} from './consumer/assignors.ts'
 
 // Admin
 export { Admin, createAdmin, type AdminOptions } from './admin/admin.ts'

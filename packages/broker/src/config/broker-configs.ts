@@ -55,7 +55,7 @@ const CLAMPED = 'Kafka\'s default is kept; the broker uses min(this, live broker
 
 export const BROKER_CONFIG_DEF = new ConfigDef()
   // General
-  .define({ name: 'node.id', type: 'INT', default: -1, importance: H, group: G.GENERAL, note: 'Samsa: falls back to broker.id, then 0, so a single node needs no id.', documentation: 'The node ID associated with the roles this process is playing.' })
+  .define({ name: 'node.id', type: 'INT', default: -1, importance: H, group: G.GENERAL, note: 'Samsa: falls back to broker.id, then 1, so a single node needs no id.', documentation: 'The node ID associated with the roles this process is playing.' })
   .define({ name: 'broker.id', type: 'INT', default: -1, importance: H, group: G.GENERAL, note: 'Alias of node.id (Kafka\'s KafkaConfig.populateSynonyms); both must match when both are set.', documentation: 'The broker id for this server.' })
   .define({ name: 'broker.rack', type: 'STRING', default: null, importance: M, group: G.GENERAL, documentation: 'Rack of the broker, used in rack aware replication assignment.' })
   .define({ name: 'num.partitions', type: 'INT', default: 1, validator: atLeast(1), importance: M, group: G.GENERAL, documentation: 'The default number of log partitions per topic.' })

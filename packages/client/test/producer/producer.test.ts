@@ -162,7 +162,6 @@ test('idempotence: producer id, epoch and per-partition sequences; duplicates of
   assert.deepEqual(producer.producerId, { producerId: 1000n, producerEpoch: 0 })
   assert.deepEqual(a.map((m) => m.offset), [0n, 1n, 0n])
   assert.equal(b[0]!.offset, 2n)
-  const produces = requestsOf(broker, ProduceApi)
   // Per partition, in send order: how resends are grouped into requests is not part of the contract.
   const sent = new Map<number, Array<readonly [bigint, number, number]>>()
   for (const r of requestsOf(broker, ProduceApi)) {
