@@ -8,7 +8,7 @@
  * fsync, which can take milliseconds, is asynchronous.
  */
 import {
-  closeSync, fstatSync, fsync, ftruncateSync, mkdirSync, openSync, readSync, readdirSync, renameSync, rmSync,
+  closeSync, fstatSync, fsync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, readdirSync, renameSync, rmSync,
   statSync, unlinkSync, writeSync, writevSync, existsSync, readFileSync, writeFileSync
 } from 'node:fs'
 import { dirname } from 'node:path'
@@ -27,6 +27,11 @@ export interface FileHandle {
   truncate (length: number): void
   /** Makes the written data durable (fsync). */
   sync (): Promise<void>
+  /**
+   * fsync, blocking the thread: only for rare paths that must be durable before anything else
+   * is written (a recovery truncation, so a later crash cannot bring the cut bytes back).
+   */
+  syncNow (): void
   close (): void
 }
 
@@ -137,6 +142,14 @@ class NodeFileHandle implements FileHandle {
   async sync (): Promise<void> {
     try {
       await fsyncAsync(this.#fd)
+    } catch (error) {
+      wrap(error, 'fsync', this.path)
+    }
+  }
+
+  syncNow (): void {
+    try {
+      fsyncSync(this.#fd)
     } catch (error) {
       wrap(error, 'fsync', this.path)
     }

@@ -16,6 +16,15 @@
  * data after it. Reads verify each batch's CRC once (a verified-position watermark), so bytes
  * that rotted on disk are not served silently.
  *
+ * Coalesced appends (appendPending): batches are copied into a staging buffer and written
+ * together by writePending(), one write call for many batches. The segment's in-memory state
+ * (size, next offset, indexes, largest timestamp) covers them at once, so offsets and index
+ * entries are assigned at append time; the file holds the bytes below `writtenSize`. Anything
+ * that reads the file writes the pending bytes first, so no read misses or half-sees them. A
+ * failed write cuts the file back to `writtenSize` and rolls the in-memory state back to it,
+ * as a truncation to the first pending batch would (the owner, PartitionLog, then rolls back
+ * what it assigned: producer state, leader epochs, high watermark).
+ *
  * Not thread-safe: one partition's operations run one at a time on the event loop.
  */
 import { join } from 'node:path'
@@ -65,6 +74,26 @@ export interface SegmentRead {
 
 const SCAN_CHUNK = 64 * 1024
 
+/** The first staging buffer of a coalescing run; it doubles as batches arrive, up to the run's bound. */
+const MIN_STAGING = 64 * 1024
+/** Full-size staging buffers kept for reuse (a busy partition fills one per event-loop turn). */
+const stagingPool: Buffer[] = []
+const STAGING_POOL_MAX = 4
+
+function takeStaging (size: number, max: number): Buffer {
+  // A pooled full-size buffer is already backed by memory: much cheaper than a fresh one,
+  // whose pages the kernel must fault in and zero on first touch.
+  const at = stagingPool.findIndex((b) => b.length === max)
+  if (at >= 0) return stagingPool.splice(at, 1)[0]!
+  let capacity = MIN_STAGING
+  while (capacity < size) capacity *= 2
+  return Buffer.allocUnsafeSlow(Math.min(capacity, max))
+}
+
+function releaseStaging (buf: Buffer, max: number): void {
+  if (buf.length === max && stagingPool.length < STAGING_POOL_MAX && !stagingPool.includes(buf)) stagingPool.push(buf)
+}
+
 export class LogSegment {
   readonly baseOffset: number
   readonly dir: string
@@ -92,6 +121,13 @@ export class LogSegment {
   #unsynced = true
   /** The fsync of the log file under way: a flush with nothing new still waits for it. */
   #syncing: Promise<void> | undefined
+  /** Bytes of the log file written; [writtenSize, size) are pending in `#staging`. */
+  #written = 0
+  /** Coalesced batches not written yet (appendPending), and the bound the staging buffer grows to. */
+  #staging: Buffer | undefined
+  #stagingMax = 0
+  /** The base offset of the first pending batch (-1: none). */
+  #pendingBaseOffset = -1
 
   private constructor (pool: HandlePool, dir: string, baseOffset: number, options: SegmentOptions, now: number) {
     this.#pool = pool
@@ -125,6 +161,7 @@ export class LogSegment {
   static open (pool: HandlePool, dir: string, baseOffset: number, options: SegmentOptions, now: number, recover: boolean): { segment: LogSegment, truncatedBytes: number } {
     const segment = new LogSegment(pool, dir, baseOffset, options, now)
     segment.#size = pool.get(segment.logPath).size()
+    segment.#written = segment.#size
     if (recover) return { segment, truncatedBytes: segment.recover() }
     try {
       if (!pool.exists(segment.offsetIndex.path) || !pool.exists(segment.timeIndex.path)) {
@@ -141,8 +178,24 @@ export class LogSegment {
     }
   }
 
+  /** Bytes in the segment, pending coalesced batches included. */
   get size (): number {
     return this.#size
+  }
+
+  /** Bytes of the log file written (size minus pendingBytes). */
+  get writtenSize (): number {
+    return this.#written
+  }
+
+  /** Bytes of coalesced batches not written yet. */
+  get pendingBytes (): number {
+    return this.#size - this.#written
+  }
+
+  /** The first offset of the pending batches, or -1 when none are pending. */
+  get pendingBaseOffset (): number {
+    return this.#pendingBaseOffset
   }
 
   /** The offset after the last batch in this segment. */
@@ -178,9 +231,9 @@ export class LogSegment {
    * at `lastOffset`. Adds index entries every `index.interval.bytes`.
    */
   append (batches: Buffer, lastOffset: number): void {
-    if (lastOffset - this.baseOffset > 0x7fffffff) {
-      throw new StorageError(StorageErrorCode.INVALID_BATCH, `Offset ${lastOffset} does not fit segment ${this.baseOffset}`)
-    }
+    this.#checkFits(lastOffset)
+    // Keep the file in order: coalesced batches before this one.
+    this.writePending()
     const wasVerified = this.#verifiedUpTo === this.#size
     const start = this.#size
     const handle = this.#pool.get(this.logPath)
@@ -195,16 +248,109 @@ export class LogSegment {
       } catch { /* reported by the write error below */ }
       throw error
     }
+    this.#trackAll(batches, start)
+    this.#size += batches.length
+    this.#written = this.#size
+    this.#nextOffset = lastOffset + 1
+    // The broker validated these bytes before appending them.
+    if (wasVerified) this.#verifiedUpTo = this.#size
+  }
+
+  /**
+   * Like append(), but copies the batches into the staging buffer instead of writing them:
+   * writePending() writes everything staged in one call. The caller keeps the staged bytes
+   * within `maxBytes` (the staging bound) and writes them before the segment stops being active.
+   */
+  appendPending (batches: Buffer, lastOffset: number, maxBytes: number): void {
+    this.#checkFits(lastOffset)
+    const pending = this.#size - this.#written
+    const needed = pending + batches.length
+    if (needed > maxBytes) throw new RangeError(`${needed} pending bytes exceed the staging bound ${maxBytes}`)
+    let staging = this.#staging
+    if (staging === undefined || staging.length < needed) {
+      const grown = takeStaging(needed, maxBytes)
+      if (staging !== undefined) {
+        staging.copy(grown, 0, 0, pending)
+        releaseStaging(staging, this.#stagingMax)
+      }
+      staging = this.#staging = grown
+      this.#stagingMax = maxBytes
+    }
+    batches.copy(staging, pending)
+    if (pending === 0) this.#pendingBaseOffset = readBaseOffset(batches, 0)
+    const wasVerified = this.#verifiedUpTo === this.#size
+    this.#unsynced = true
+    this.#trackAll(batches, this.#size)
+    this.#size += batches.length
+    this.#nextOffset = lastOffset + 1
+    if (wasVerified) this.#verifiedUpTo = this.#size
+  }
+
+  /**
+   * Writes the pending coalesced batches in one call. On failure the file is cut back to
+   * `writtenSize` and the in-memory state rolled back to it (the pending batches are gone,
+   * their offsets free again), then the error is thrown.
+   */
+  writePending (): void {
+    const staging = this.#staging
+    if (staging === undefined) return
+    const start = this.#written
+    const length = this.#size - start
+    try {
+      const handle = this.#pool.get(this.logPath)
+      this.#unsynced = true
+      try {
+        handle.write(staging.subarray(0, length), start)
+      } catch (error) {
+        // As in append(): cut off a partial write; if that fails, the next open's recovery does.
+        try {
+          handle.truncate(start)
+        } catch { /* reported by the write error below */ }
+        throw error
+      }
+    } catch (error) {
+      const baseOffset = this.#pendingBaseOffset
+      this.#dropStaging()
+      try {
+        this.#rollBackTo(start, baseOffset)
+      } catch { /* the size and next offset are back; the write error is the one to report */ }
+      throw error
+    }
+    this.#written = this.#size
+    this.#dropStaging()
+  }
+
+  /**
+   * Forgets the staged batches without writing anything (the owner is abandoning the log): the
+   * size and next offset go back to what the file holds; nothing else is kept consistent.
+   */
+  dropPending (): void {
+    if (this.#staging === undefined) return
+    this.#nextOffset = this.#pendingBaseOffset
+    this.#size = this.#written
+    this.#verifiedUpTo = Math.min(this.#verifiedUpTo, this.#size)
+    this.#dropStaging()
+  }
+
+  #dropStaging (): void {
+    if (this.#staging !== undefined) releaseStaging(this.#staging, this.#stagingMax)
+    this.#staging = undefined
+    this.#pendingBaseOffset = -1
+  }
+
+  #checkFits (lastOffset: number): void {
+    if (lastOffset - this.baseOffset > 0x7fffffff) {
+      throw new StorageError(StorageErrorCode.INVALID_BATCH, `Offset ${lastOffset} does not fit segment ${this.baseOffset}`)
+    }
+  }
+
+  #trackAll (batches: Buffer, start: number): void {
     for (let at = 0; at < batches.length;) {
       const size = LOG_OVERHEAD + readBatchLength(batches, at)
       const batchLast = readBaseOffset(batches, at) + readLastOffsetDelta(batches, at)
       this.#track(start + at, batchLast, readMaxTimestamp(batches, at), size)
       at += size
     }
-    this.#size += batches.length
-    this.#nextOffset = lastOffset + 1
-    // The broker validated these bytes before appending them.
-    if (wasVerified) this.#verifiedUpTo = this.#size
   }
 
   #track (position: number, lastOffset: number, maxTimestamp: number, size: number): void {
@@ -230,6 +376,8 @@ export class LogSegment {
 
   /** Reads `length` bytes at `position` into a fresh buffer. */
   #readAt (position: number, length: number): Buffer {
+    // Reading what is still staged: write it first (PartitionLog does so before reads anyway).
+    if (position + length > this.#written) this.writePending()
     const buf = Buffer.allocUnsafe(length)
     const n = this.#pool.get(this.logPath).read(buf, 0, length, position)
     if (n !== length) {
@@ -359,6 +507,7 @@ export class LogSegment {
    * `corruptBatches`.
    */
   recover (): number {
+    this.writePending()
     this.offsetIndex.reset()
     this.timeIndex.reset()
     this.#bytesSinceLastIndexEntry = 0
@@ -399,10 +548,17 @@ export class LogSegment {
       validEnd = at
     }
     const truncated = fileSize - validEnd
-    if (truncated > 0) this.#pool.get(this.logPath).truncate(validEnd)
+    if (truncated > 0) {
+      const file = this.#pool.get(this.logPath)
+      file.truncate(validEnd)
+      // Durable before new appends land where the cut bytes were: otherwise a second crash
+      // could bring back part of the torn tail in front of them.
+      file.syncNow()
+    }
     this.#unsynced = true
     this.#size = validEnd
     this.#verifiedUpTo = validEnd
+    this.#written = validEnd
     this.txnIndex.truncateTo(this.#nextOffset)
     return truncated
   }
@@ -433,6 +589,7 @@ export class LogSegment {
    * removed whole). Returns the bytes removed.
    */
   truncateTo (offset: number): number {
+    this.writePending()
     const batch = this.translateOffset(offset)
     if (batch === undefined) return 0
     const removed = this.#size - batch.position
@@ -441,10 +598,34 @@ export class LogSegment {
     this.txnIndex.truncateTo(batch.baseOffset)
     this.#unsynced = true
     this.#pool.get(this.logPath).truncate(batch.position)
-    this.#size = batch.position
+    this.#resetTail(batch.position, batch.baseOffset)
+    return removed
+  }
+
+  /**
+   * Rolls the in-memory state back to `position`, where the batch starting at `baseOffset`
+   * was: the file already ends there (or the next open's recovery cuts it).
+   */
+  #rollBackTo (position: number, baseOffset: number): void {
+    // The size first: an error truncating the index files must not leave it ahead of the file.
+    this.#size = position
+    this.#written = position
+    this.#nextOffset = baseOffset
+    try {
+      this.offsetIndex.truncateTo(baseOffset)
+      this.timeIndex.truncateTo(baseOffset)
+      this.txnIndex.truncateTo(baseOffset)
+    } finally {
+      this.#resetTail(position, baseOffset)
+    }
+  }
+
+  #resetTail (position: number, baseOffset: number): void {
+    this.#size = position
+    this.#written = position
     this.#verifiedUpTo = Math.min(this.#verifiedUpTo, this.#size)
     this.#corrupt = this.#corrupt.filter((c) => c.position < this.#size)
-    this.#nextOffset = batch.baseOffset
+    this.#nextOffset = baseOffset
     // Recompute the largest timestamp and the index cadence from what remains.
     this.#maxTimestamp = -1
     this.#offsetOfMaxTimestamp = -1
@@ -466,11 +647,11 @@ export class LogSegment {
         this.#bytesSinceLastIndexEntry = b.position + b.size - lastEntry
       }
     }
-    return removed
   }
 
   /** Indexes the largest timestamp before the segment stops being the active one (Kafka's onBecomeInactiveSegment). */
   onBecomeInactive (): void {
+    this.writePending()
     if (this.#maxTimestamp >= 0 && !this.timeIndex.isFull) this.timeIndex.maybeAppend(this.#maxTimestamp, this.#offsetOfMaxTimestamp)
     this.offsetIndex.writePending()
     this.timeIndex.writePending()
@@ -499,6 +680,7 @@ export class LogSegment {
   }
 
   async #syncLog (): Promise<void> {
+    this.writePending()
     if (!this.#unsynced) {
       await this.#syncing
       return
@@ -518,6 +700,11 @@ export class LogSegment {
 
   close (): void {
     this.#closed = true
+    // Staged bytes are written, or on error rolled back, before the files close. PartitionLog
+    // writes them before closing a segment and reports errors to the appenders; this is a backstop.
+    try {
+      this.writePending()
+    } catch { /* rolled back: the file and the state agree */ }
     this.onBecomeInactive()
     this.offsetIndex.close()
     this.timeIndex.close()

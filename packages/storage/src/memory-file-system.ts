@@ -527,6 +527,19 @@ class Disk {
     return n
   }
 
+  /** A blocking fsync: the current content is durable when it returns. */
+  fsyncNow (node: Node, path: string): void {
+    const fault = this.takeFault('sync', path)
+    if (fault !== undefined) throw errnoError(fault.code, 'fsync')
+    if (node.kind === 'file') {
+      this.commitFile(node)
+      this.stats.syncs++
+    } else {
+      this.commitDir(node)
+      this.stats.dirSyncs++
+    }
+  }
+
   /** fsync: makes the current content durable when it completes, on a later macrotask. */
   async fsync (node: Node, path: string): Promise<void> {
     const fault = this.takeFault('sync', path)
@@ -726,6 +739,14 @@ class MemoryFileHandle implements FileHandle {
   async sync (): Promise<void> {
     try {
       await this.#disk.fsync(this.#live('fsync'), this.#normalized)
+    } catch (error) {
+      wrap(error, 'fsync', this.path)
+    }
+  }
+
+  syncNow (): void {
+    try {
+      this.#disk.fsyncNow(this.#live('fsync'), this.#normalized)
     } catch (error) {
       wrap(error, 'fsync', this.path)
     }

@@ -14,7 +14,7 @@ export { type LogConfig, DEFAULT_LOG_CONFIG, LONG_MAX, logConfig, compacted, del
 export { LogSegment, type BatchInfo, type SegmentRead, type SegmentOptions, offsetFileName } from './log-segment.ts'
 export {
   PartitionLog, type PartitionLogOptions, type AppendResult, type ReadOptions, type ReadResult, type OffsetAndTimestamp,
-  type RecoveryReport
+  type RecoveryReport, type AppendOptions, COALESCE_BYTES
 } from './partition-log.ts'
 export { LogManager, type LogManagerOptions, type LoadReport, parsePartitionDir, CLEAN_SHUTDOWN_FILE } from './log-manager.ts'
 export {
