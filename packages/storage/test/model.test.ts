@@ -197,7 +197,7 @@ async function run (setup: Setup, ops: readonly Op[]): Promise<void> {
   await fs.syncDir('/')
   const clock = manualClock(T0)
   const open = (clean: boolean, recoveryPoint: number, logStartOffset: number): PartitionLog =>
-    openLog(fs, { config: setup.config, clock: clock.now, clean, recoveryPoint, logStartOffset, coalesceBytes: setup.coalesceBytes })
+    openLog(fs, { config: setup.config, clock: clock.now, clean, recoveryPoint, logStartOffset, ...(setup.coalesceBytes === undefined ? {} : { coalesceBytes: setup.coalesceBytes }) })
   let log = open(true, 0, 0)
   const model = new Model()
   let epoch = 0
