@@ -11,6 +11,8 @@ import type { BrokerConfig, DynamicBrokerConfigs } from './config/mod.ts'
 import type { GroupCoordinator } from './group/group-coordinator.ts'
 import type { TransactionCoordinator } from './txn/transaction-coordinator.ts'
 import type { TxnMarkerWriter } from './txn/txn-markers.ts'
+import type { ReplicaManager } from './replication/replica-manager.ts'
+import type { PartitionAdmin } from './cluster/partition-admin.ts'
 
 export interface TopicConfigEntry {
   name: string
@@ -65,6 +67,10 @@ export interface BrokerContext {
   readonly transactionCoordinator: TransactionCoordinator
   /** Appends COMMIT/ABORT markers to the partitions this broker leads (WriteTxnMarkers, the coordinator). */
   readonly txnMarkerWriter: TxnMarkerWriter
+  /** Follower fetchers, follower positions, ISR changes (replication/). */
+  readonly replicaManager: ReplicaManager
+  /** ElectLeaders and partition reassignments (cluster/). */
+  readonly partitionAdmin: PartitionAdmin
   readonly logger: Logger
   /** Milliseconds since the epoch. */
   readonly clock: () => number

@@ -38,13 +38,13 @@ export const SECURITY_PROTOCOLS = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_S
  * metadata.store (Samsa-only): where the cluster metadata lives. 'file' is the embedded single-node
  * store under the first log dir; 'etcd://host:port[,host:port...]' names an etcd cluster.
  */
-export const metadataStoreValidator = custom("file | etcd://host:port[,host:port...]", (name, value) => {
+export const metadataStoreValidator = custom("file | etcd://host:port[,host:port...][/namespace]", (name, value) => {
   const text = String(value)
   if (text === 'file') return
-  const match = /^etcd:\/\/(.+)$/.exec(text)
+  const match = /^etcd:\/\/([^/]+)(?:\/[A-Za-z0-9._-]+)?\/?$/.exec(text)
   const endpoints = match?.[1]?.split(',') ?? []
   const valid = endpoints.length > 0 && endpoints.every((e) => /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(e.trim()))
-  if (!valid) throw ConfigError.invalid(name, text, "Expected 'file' or 'etcd://host:port[,host:port...]'")
+  if (!valid) throw ConfigError.invalid(name, text, "Expected 'file' or 'etcd://host:port[,host:port...][/namespace]'")
 })
 
 const G = BrokerConfigGroup
@@ -138,6 +138,12 @@ export const BROKER_CONFIG_DEF = new ConfigDef()
   .define({ name: 'num.replica.fetchers', type: 'INT', default: 1, importance: H, updateMode: CLUSTER, group: G.REPLICATION, documentation: 'Number of fetcher threads used to replicate records from each source broker.' })
   .define({ name: 'replica.high.watermark.checkpoint.interval.ms', type: 'LONG', default: 5000, importance: H, group: G.REPLICATION, documentation: 'How often the high watermark is saved out to disk.' })
   .define({ name: 'auto.leader.rebalance.enable', type: 'BOOLEAN', default: true, importance: H, group: G.REPLICATION, documentation: 'Enables auto leader balancing.' })
+  .define({ name: 'leader.imbalance.check.interval.seconds', type: 'LONG', default: 300, validator: atLeast(1), importance: H, group: G.REPLICATION, documentation: 'The frequency with which the partition rebalance check is triggered by the controller.' })
+  .define({ name: 'leader.imbalance.per.broker.percentage', type: 'INT', default: 10, validator: atLeast(0), importance: H, group: G.REPLICATION, documentation: 'The ratio of leader imbalance allowed per broker. The controller triggers a leader balance if it goes above this value per broker, in percent.' })
+  .define({ name: 'controlled.shutdown.enable', type: 'BOOLEAN', default: true, importance: M, group: G.REPLICATION, documentation: 'Enable controlled shutdown of the server: leadership moves to other replicas before the broker stops.' })
+  .define({ name: 'controlled.shutdown.max.retries', type: 'INT', default: 3, importance: M, group: G.REPLICATION, note: 'Samsa waits at most max.retries x retry.backoff.ms for its leaderships to move.', documentation: 'Controlled shutdown can fail for multiple reasons. This determines the number of retries when such failure happens.' })
+  .define({ name: 'controlled.shutdown.retry.backoff.ms', type: 'LONG', default: 5000, importance: M, group: G.REPLICATION, documentation: 'Before each retry, the system needs time to recover from the state that caused the previous failure.' })
+  .define({ name: 'broker.session.timeout.ms', type: 'INT', default: 9000, validator: atLeast(1), importance: H, group: G.REPLICATION, note: 'Samsa: the TTL of the broker\'s etcd lease (whole seconds, at least 1).', documentation: 'The length of time in milliseconds that a broker lease lasts if no heartbeats are made.' })
   // Group coordinator and offsets
   .define({ name: 'group.initial.rebalance.delay.ms', type: 'INT', default: 3000, importance: M, group: G.GROUPS, documentation: 'How long the coordinator waits for more members to join a new group before the first rebalance.' })
   .define({ name: 'group.min.session.timeout.ms', type: 'INT', default: 6000, importance: M, group: G.GROUPS, documentation: 'The minimum allowed session timeout for registered consumers.' })
@@ -173,7 +179,7 @@ export const BROKER_CONFIG_DEF = new ConfigDef()
   .define({ name: 'transaction.partition.verification.enable', type: 'BOOLEAN', default: true, importance: L, updateMode: CLUSTER, group: G.TRANSACTIONS, documentation: 'Verify that a partition was added to the transaction before writing transactional records to it.' })
   .define({ name: 'producer.id.expiration.ms', type: 'INT', default: 86400000, validator: atLeast(1), importance: L, updateMode: CLUSTER, group: G.TRANSACTIONS, documentation: 'How long a partition leader keeps an idle producer id.' })
   // Samsa-only
-  .define({ name: 'metadata.store', type: 'STRING', default: 'file', validator: metadataStoreValidator, importance: H, group: G.SAMSA, note: 'Samsa-only.', documentation: "Where cluster metadata lives: 'file' (embedded, single node) or 'etcd://host:port[,host:port...]'." })
+  .define({ name: 'metadata.store', type: 'STRING', default: 'file', validator: metadataStoreValidator, importance: H, group: G.SAMSA, note: 'Samsa-only.', documentation: "Where cluster metadata lives: 'file' (embedded, single node) or 'etcd://host:port[,host:port...][/namespace]' (a cluster)." })
 
 /** Broker configs that DescribeConfigs shows with readOnly=false (Kafka's DynamicBrokerConfig.AllDynamicConfigs ∩ this list). */
 export function isDynamicBrokerConfig (name: string): boolean {

@@ -38,6 +38,8 @@ export interface GroupCoordinatorConfig {
   offsetsRetentionCheckIntervalMs: number
   /** `offsets.load.buffer.size`: bytes read at a time when loading a partition. */
   offsetsLoadBufferSize: number
+  /** `offsets.commit.timeout.ms`: how long a write waits for the offsets topic's replicas. */
+  offsetsCommitTimeoutMs: number
   /** How often a consumer group re-resolves its subscribed topics (regex, new partitions). */
   consumerMetadataRefreshIntervalMs: number
 }
@@ -60,6 +62,7 @@ export const DEFAULT_GROUP_COORDINATOR_CONFIG: Readonly<GroupCoordinatorConfig> 
   offsetsRetentionMs: 10080 * 60_000,
   offsetsRetentionCheckIntervalMs: 600000,
   offsetsLoadBufferSize: 5242880,
+  offsetsCommitTimeoutMs: 5000,
   consumerMetadataRefreshIntervalMs: 1000
 })
 
@@ -107,6 +110,7 @@ export function groupCoordinatorConfigFrom (config: { get: (name: string) => unk
     offsetsRetentionMs: num('offsets.retention.minutes', d.offsetsRetentionMs / 60_000) * 60_000,
     offsetsRetentionCheckIntervalMs: num('offsets.retention.check.interval.ms', d.offsetsRetentionCheckIntervalMs),
     offsetsLoadBufferSize: num('offsets.load.buffer.size', d.offsetsLoadBufferSize),
+    offsetsCommitTimeoutMs: num('offsets.commit.timeout.ms', d.offsetsCommitTimeoutMs),
     consumerMetadataRefreshIntervalMs: d.consumerMetadataRefreshIntervalMs
   }
 }

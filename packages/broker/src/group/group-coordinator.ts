@@ -10,6 +10,15 @@
  * written (stable) generation with its members, whose sessions restart, so a rebalance that
  * was cut short by the restart simply runs again when the members rejoin.
  *
+ * In a cluster the coordinator of a group is the leader of its `__consumer_offsets` partition
+ * (Kafka's coordinator migration): when this broker becomes a partition's leader
+ * (`onElection`, from the replica manager) it replays that partition; when it stops leading it
+ * (`onResignation`) it drops the partition's groups, answering their waiting members
+ * NOT_COORDINATOR, and requests for them get NOT_COORDINATOR so clients look the coordinator up
+ * again. Writes are answered once the partition's in-sync replicas have them (acks=all, up to
+ * `offsets.commit.timeout.ms`), so a commit acknowledged here survives the leader's failure. On a
+ * single node this broker leads every partition and nothing waits.
+ *
  * The topic is created on first use with `offsets.topic.num.partitions` partitions,
  * cleanup.policy=compact and a replication factor of min(`offsets.topic.replication.factor`,
  * brokers). Offsets of empty groups expire after `offsets.retention.minutes` (checked every
@@ -159,6 +168,8 @@ export class GroupCoordinator {
   readonly #offsets = new Map<string, GroupOffsets>()
   /** `__consumer_offsets` partitions not loaded yet. */
   readonly #loading = new Set<number>()
+  /** `__consumer_offsets` partitions this broker leads (loaded or loading), with their leader epoch. */
+  readonly #owned = new Map<number, number>()
   #state: CoordinatorState = 'created'
   #creatingTopic: Promise<Topic> | undefined
   #retention: TimerHandle | undefined
@@ -179,16 +190,60 @@ export class GroupCoordinator {
 
   // ---- lifecycle
 
-  /** Starts serving; loads `__consumer_offsets` in the background (see `loaded`). */
+  /** Starts serving; loads the `__consumer_offsets` partitions this broker leads in the background (see `loaded`). */
   start (): void {
     if (this.#state !== 'created') return
     this.#state = 'active'
     const topic = this.#topics.get(OFFSETS_TOPIC)
     if (topic !== undefined) {
-      for (const p of topic.partitions) this.#loading.add(p.index)
-      this.#loaded = this.#load(topic)
+      const led = topic.partitions.filter((p) => p.isLeader && p.hosted)
+      for (const p of led) {
+        this.#owned.set(p.index, p.leaderEpoch)
+        this.#loading.add(p.index)
+      }
+      this.#loaded = this.#load(led)
     }
     this.#scheduleRetention()
+  }
+
+  /** This broker became the leader of `__consumer_offsets` partition `partition`: load its groups. */
+  onElection (partition: number, leaderEpoch: number): void {
+    if (this.#state !== 'active' || this.#owned.get(partition) === leaderEpoch) return
+    const p = this.#topics.get(OFFSETS_TOPIC)?.partitions[partition]
+    if (p === undefined || !p.hosted) return
+    this.#dropPartition(partition)
+    this.#owned.set(partition, leaderEpoch)
+    // An empty partition (just created) has nothing to load: serve it at once.
+    if (p.log.logEndOffset === p.log.logStartOffset) return
+    this.#loading.add(partition)
+    const loading = this.#load([p])
+    this.#loaded = Promise.all([this.#loaded, loading]).then(() => undefined)
+  }
+
+  /** This broker stopped leading `partition`: its groups are another broker's now. */
+  onResignation (partition: number): void {
+    if (!this.#owned.has(partition) && !this.#loading.has(partition)) return
+    this.#owned.delete(partition)
+    this.#loading.delete(partition)
+    this.#dropPartition(partition)
+    this.#logger.info('Unloaded the groups of a __consumer_offsets partition this broker no longer leads', { partition })
+  }
+
+  /** Forgets the groups and offsets kept in `partition`; waiting members get NOT_COORDINATOR. */
+  #dropPartition (partition: number): void {
+    const count = this.offsetsTopicPartitions
+    for (const [groupId, group] of this.#groups) {
+      if (partitionForGroup(groupId, count) !== partition) continue
+      if (group instanceof ClassicGroup) this.classic.abortWaiting(group, ErrorCode.NOT_COORDINATOR)
+      else this.consumer.cancelGroupTimers(group)
+      this.#groups.delete(groupId)
+      this.transactionalOffsets.removeGroup(groupId)
+    }
+    for (const groupId of [...this.#offsets.keys()]) {
+      if (partitionForGroup(groupId, count) !== partition) continue
+      this.#offsets.delete(groupId)
+      this.transactionalOffsets.removeGroup(groupId)
+    }
   }
 
   /** Resolves once every partition of `__consumer_offsets` present at start is loaded. */
@@ -214,19 +269,29 @@ export class GroupCoordinator {
     this.#timers.cancelAll()
   }
 
-  async #load (topic: Topic): Promise<void> {
+  async #load (partitions: Array<Topic['partitions'][number]>): Promise<void> {
     const started = performance.now()
     let records = 0
-    for (const partition of topic.partitions) {
+    const loaded = new Set<number>()
+    for (const partition of partitions) {
+      const epoch = this.#owned.get(partition.index)
       try {
         records += await this.#loadPartition(partition.log, partition.index)
       } catch (error) {
         this.#logger.error('Failed to load a __consumer_offsets partition', { partition: partition.index, error })
       }
-      this.#loading.delete(partition.index)
       if (this.#state !== 'active') return
+      if (this.#owned.get(partition.index) !== epoch || epoch === undefined) {
+        // Resigned (or re-elected) while loading: what was replayed belongs to the other load.
+        if (!this.#owned.has(partition.index)) this.#dropPartition(partition.index)
+        continue
+      }
+      this.#loading.delete(partition.index)
+      loaded.add(partition.index)
     }
+    const count = this.offsetsTopicPartitions
     for (const group of this.#groups.values()) {
+      if (!loaded.has(partitionForGroup(group.groupId, count))) continue
       if (group instanceof ClassicGroup) this.classic.scheduleLoadedMembers(group)
       else this.consumer.scheduleLoadedMembers(group)
     }
@@ -385,8 +450,25 @@ export class GroupCoordinator {
     return { group: new ConsumerGroup(groupId, this.#clock()), created: true, records: [] }
   }
 
-  /** `producer`: a transactional offset commit (a transactional batch of that producer, origin coordinator). */
+  /**
+   * Writes records to the group's `__consumer_offsets` partition; the promise resolves once they
+   * are flushed (when `flush.messages` asks) and replicated. A write the in-sync replicas did not
+   * confirm is logged: callers that answer with it (offset commits) use #write's code instead.
+   * `producer`: a transactional offset commit (a transactional batch of that producer, origin coordinator).
+   */
   #append (groupId: string, records: CoordinatorRecord[], producer?: { producerId: bigint, producerEpoch: number }): Promise<void> | undefined {
+    const written = this.#write(groupId, records, producer)
+    if (written === undefined || typeof written === 'number') return undefined
+    return written.then(() => undefined)
+  }
+
+  /**
+   * #append with the outcome: NONE once the records are flushed (when due) and the partition's
+   * in-sync replicas have them (acks=all, Kafka's offsets.commit.required.acks), else the error
+   * code Kafka's GroupMetadataManager answers for it (COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR,
+   * REQUEST_TIMED_OUT). Synchronous on a single node, where nothing waits.
+   */
+  #write (groupId: string, records: CoordinatorRecord[], producer?: { producerId: bigint, producerEpoch: number }): Promise<number> | number | undefined {
     if (records.length === 0) return undefined
     if (this.#state !== 'active') throw new KafkaProtocolError(ErrorCode.NOT_COORDINATOR, 'The coordinator is shutting down.')
     const topic = this.#topics.get(OFFSETS_TOPIC)
@@ -400,8 +482,22 @@ export class GroupCoordinator {
     })
     try {
       const result = partition.appendAsLeader(batch, producer === undefined ? 'client' : 'coordinator')
-      return result.flushed?.catch((error: unknown) => this.#logger.error('Flushing __consumer_offsets failed', { partition: partition.index, error }))
+      const flushed = result.flushed?.catch((error: unknown) => this.#logger.error('Flushing __consumer_offsets failed', { partition: partition.index, error }))
+      const outcome = (code: number): number => {
+        if (code === ErrorCode.NONE) return code
+        this.#logger.warn('A __consumer_offsets write was not replicated', { partition: partition.index, group: groupId, errorCode: code })
+        switch (code) {
+          case ErrorCode.NOT_LEADER_OR_FOLLOWER: return ErrorCode.NOT_COORDINATOR
+          case ErrorCode.NOT_ENOUGH_REPLICAS:
+          case ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND: return ErrorCode.COORDINATOR_NOT_AVAILABLE
+          default: return code
+        }
+      }
+      const replicated = partition.awaitReplication(result.lastOffset + 1, 1, this.config.offsetsCommitTimeoutMs)
+      if (typeof replicated === 'number') return flushed === undefined ? outcome(replicated) : flushed.then(() => outcome(replicated))
+      return flushed === undefined ? replicated.then(outcome) : Promise.all([flushed, replicated]).then(([, code]) => outcome(code))
     } catch (error) {
+      if (error instanceof KafkaProtocolError) throw new KafkaProtocolError(ErrorCode.NOT_COORDINATOR, error.message)
       if (error instanceof StorageError) {
         this.#logger.error('Writing to __consumer_offsets failed', { partition: partition.index, group: groupId, error })
         throw new KafkaProtocolError(ErrorCode.NOT_COORDINATOR, error.message)
@@ -431,7 +527,11 @@ export class GroupCoordinator {
   groupError (groupId: string): number {
     if (this.#state === 'created') return ErrorCode.COORDINATOR_NOT_AVAILABLE
     if (this.#state === 'stopped') return ErrorCode.NOT_COORDINATOR
-    if (this.#loading.size > 0 && this.#loading.has(this.partitionFor(groupId))) return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS
+    const partition = this.partitionFor(groupId)
+    // Another broker leads the group's partition (a topic not created yet is created here).
+    const p = this.#topics.get(OFFSETS_TOPIC)?.partitions[partition]
+    if (p !== undefined && !p.isLeader) return ErrorCode.NOT_COORDINATOR
+    if (this.#loading.size > 0 && this.#loading.has(partition)) return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS
     return ErrorCode.NONE
   }
 
@@ -604,9 +704,9 @@ export class GroupCoordinator {
       }
     }
     if (records.length === 0) return result
-    let flushed: Promise<void> | undefined
+    let flushed: Promise<number> | number | undefined
     try {
-      flushed = this.#append(p.groupId, records)
+      flushed = this.#write(p.groupId, records)
     } catch (e) {
       const code = e instanceof KafkaProtocolError ? e.code : ErrorCode.UNKNOWN_SERVER_ERROR
       for (const entry of written) entry.errorCode = code
@@ -621,7 +721,9 @@ export class GroupCoordinator {
       })
       this.transactionalOffsets.onRegularCommit(p.groupId, r.topic, r.partition)
     }
-    if (flushed !== undefined) await flushed
+    // Answered once the ISR has the commit: a commit acknowledged here survives a failover.
+    const code = flushed === undefined ? ErrorCode.NONE : await flushed
+    if (code !== ErrorCode.NONE) for (const entry of written) entry.errorCode = code
     return result
   }
 
@@ -887,7 +989,7 @@ export class GroupCoordinator {
       readyToWrite: async (groupId) => await this.#readyToWrite(groupId),
       group: (groupId) => this.#groups.get(groupId),
       partitionCount: (topic) => this.#topics.get(topic)?.partitions.length,
-      appendTransactional: (groupId, records, producerId, producerEpoch) => this.#append(groupId, records, { producerId, producerEpoch })
+      appendTransactional: (groupId, records, producerId, producerEpoch) => this.#write(groupId, records, { producerId, producerEpoch })
     }, this.transactionalOffsets, p, verify)
   }
 

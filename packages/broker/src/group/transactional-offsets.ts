@@ -55,10 +55,12 @@ export interface TxnOffsetsRuntime {
   /** Partitions of a topic, or undefined for an unknown topic. */
   partitionCount (topic: string): number | undefined
   /**
-   * Appends records to the group's partition as a transactional batch of the producer, synchronously;
-   * a promise when a flush must be awaited. Throws KafkaProtocolError or ProducerStateError.
+   * Appends records to the group's partition as a transactional batch of the producer,
+   * synchronously; the outcome is NONE or the error code once the batch is flushed (when due)
+   * and the in-sync replicas have it (a promise when that must be awaited). Throws
+   * KafkaProtocolError or ProducerStateError.
    */
-  appendTransactional (groupId: string, records: CoordinatorRecord[], producerId: bigint, producerEpoch: number): Promise<void> | undefined
+  appendTransactional (groupId: string, records: CoordinatorRecord[], producerId: bigint, producerEpoch: number): Promise<number> | number | undefined
 }
 
 interface Pending {
@@ -216,7 +218,7 @@ export async function commitTransactionalOffsets (
   // From the verification to the append nothing awaits: no marker can come in between.
   const verified = verify()
   if (verified !== ErrorCode.NONE) return fail(verified)
-  let flushed: Promise<void> | undefined
+  let flushed: Promise<number> | number | undefined
   try {
     flushed = rt.appendTransactional(p.groupId, records, p.producerId, p.producerEpoch)
   } catch (e) {
@@ -232,7 +234,9 @@ export async function commitTransactionalOffsets (
       })
     }
   }
-  if (flushed !== undefined) await flushed
+  // Answered once the ISR has the records (acks=all), with the error if it did not get them.
+  const code = flushed === undefined ? ErrorCode.NONE : await flushed
+  if (code !== ErrorCode.NONE) return fail(code)
   return result
 }
 

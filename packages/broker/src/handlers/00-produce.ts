@@ -24,10 +24,15 @@
  * for clients that do not know the coordinator errors). These codes exist in every version that
  * can carry producer ids (v3+).
  *
- * acks: 0 (no response; an error closes the connection so the client refreshes metadata, as
- * Kafka does), 1 (after the leader's append) or -1 (after the ISR has it, which needs
- * `min.insync.replicas` in-sync replicas). With `flush.messages` due, the response also waits
- * for the fsync.
+ * Only the partition's leader appends (NOT_LEADER_OR_FOLLOWER elsewhere). acks: 0 (no
+ * response; an error closes the connection so the client refreshes metadata, as Kafka does), 1
+ * (after the leader's append) or -1 (Kafka's DelayedProduce: refused with NOT_ENOUGH_REPLICAS
+ * before the append when the ISR is smaller than `min.insync.replicas`; answered when the high
+ * watermark passes the records, i.e. every ISR member has them: NOT_ENOUGH_REPLICAS_AFTER_APPEND
+ * if the ISR shrank below the minimum meanwhile, REQUEST_TIMED_OUT after the request's timeout,
+ * NOT_LEADER_OR_FOLLOWER if this broker stops leading first). On a single node the ISR is the
+ * leader alone and the high watermark moves with the append, so nothing waits. With
+ * `flush.messages` due, the response also waits for the fsync.
  */
 import {
   type DecodedRecordBatch, ErrorCode, KafkaProtocolError, ProduceApi, ProtocolDecodeError, TIMESTAMP_TYPE_MASK, TRANSACTIONAL_FLAG_MASK,
@@ -42,6 +47,8 @@ import { ProducerStateError, StorageError, StorageErrorCode, compacted } from '@
 import type { BrokerContext } from '../broker-context.ts'
 import type { Partition } from '../topics/partition.ts'
 import { NO_RESPONSE, type RequestContext, defineHandler } from './handler.ts'
+import { hostedPartition } from './leader-epoch.ts'
+import { hintEndpoints, leaderHint, wantsLeaderHint } from './leader-hint.ts'
 
 const ACKS_ALL = -1
 
@@ -83,15 +90,31 @@ export const produceHandler = defineHandler(ProduceApi, [0, 11], async (ctx, req
   }
   if (waits.length > 0) await Promise.all(waits)
   const response: ProduceResponse = { ...ProduceApi.response.create(), responses }
+  if (ctx.apiVersion >= 10) addLeaderHints(ctx, response)
   return response
 })
+
+/** KIP-951: refused partitions name their current leader, and the response its endpoint. */
+function addLeaderHints (ctx: RequestContext, response: ProduceResponse): void {
+  const leaders: number[] = []
+  for (const t of response.responses) {
+    for (const p of t.partitionResponses) {
+      if (!wantsLeaderHint(p.errorCode)) continue
+      const hint = leaderHint(ctx, t.name, p.index)
+      if (hint === undefined) continue
+      p.currentLeader = { ...p.currentLeader, ...hint }
+      leaders.push(hint.leaderId)
+    }
+  }
+  if (leaders.length > 0) response.nodeEndpoints = hintEndpoints(ctx, leaders)
+}
 
 function appendPartition (
   ctx: RequestContext, req: ProduceRequest, topic: string, index: number, records: Buffer | null, waits: Array<Promise<void>>
 ): PartitionProduceResponse {
   const broker = ctx.broker
-  const partition = broker.topics.partition(topic, index)
-  if (partition === undefined) return partitionResponse(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+  const partition = hostedPartition(broker, topic, index)
+  if (typeof partition === 'number') return partitionResponse(index, partition)
   const t = broker.topics.get(topic)!
   if (t.internal) return partitionResponse(index, ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot append to internal topic ${topic}`)
   const log = partition.log
@@ -120,6 +143,7 @@ function appendPartition (
     if (ctx.apiVersion >= 8) r.recordErrors = recordError.recordErrors
     return r
   }
+  if (!partition.isLeader) return partitionResponse(index, ErrorCode.NOT_LEADER_OR_FOLLOWER)
   if (req.acks === ACKS_ALL) {
     const minIsr = limits.minInsyncReplicas
     if (partition.isr.length < minIsr) {
@@ -132,12 +156,19 @@ function appendPartition (
   try {
     const result = partition.appendAsLeader(batch)
     if (result.flushed !== undefined) waits.push(result.flushed.catch((error: unknown) => onFlushError(ctx, partition, error)))
-    return {
+    const response = {
       ...partitionResponse(index, ErrorCode.NONE),
       baseOffset: BigInt(result.baseOffset),
       logAppendTimeMs: BigInt(result.logAppendTime),
       logStartOffset: BigInt(log.logStartOffset)
     }
+    if (req.acks === ACKS_ALL) {
+      // A retried batch (duplicate) waits too: the original may not be replicated yet.
+      const replicated = partition.awaitReplication(result.lastOffset + 1, limits.minInsyncReplicas, req.timeoutMs)
+      if (typeof replicated === 'number') response.errorCode = replicated
+      else waits.push(replicated.then((code) => { response.errorCode = code }))
+    }
+    return response
   } catch (error) {
     if (error instanceof ProducerStateError) return partitionResponse(index, error.errorCode, error.message)
     if (error instanceof StorageError) {
@@ -163,6 +194,10 @@ function verifyTransaction (ctx: RequestContext, req: ProduceRequest, partition:
   const producerEpoch = readProducerEpoch(batch, 0)
   if (partition.log.producerState.hasOngoingTransaction(producerId, producerEpoch)) return null
   const where = `${partition.topic}-${partition.index}`
+  // The coordinator lives on another broker: Kafka asks it with AddPartitionsToTxn v4
+  // (VerifyOnly); Samsa does not verify across brokers yet, and appends as Kafka does with
+  // verification disabled.
+  if (req.transactionalId !== null && !coordinator.coordinatesLocally(req.transactionalId)) return null
   if (req.transactionalId === null) {
     return { errorCode: ErrorCode.INVALID_TXN_STATE, errorMessage: `Transactional records for ${where} without a transactional id cannot be verified` }
   }

@@ -1,13 +1,16 @@
 /**
  * Fetch (key 1), versions 4-17.
  *
- * Reads whole batches from each partition's log: consumers up to the high watermark
- * (read_uncommitted) or the last stable offset (read_committed, with the aborted transactions
- * in range), followers (replica id >= 0) up to the log end. Response and partition byte limits
- * apply, except that the first batch found is returned whole (KIP-74). With fewer than
- * `min.bytes` available the request waits up to `max.wait.ms`, woken by appends to its
- * partitions (no polling). v7+ supports incremental fetch sessions (KIP-227); v13+ names
- * topics by id; v12+ reports a diverging epoch (KIP-320).
+ * Reads whole batches from each partition's log, on its leader only (NOT_LEADER_OR_FOLLOWER
+ * elsewhere): consumers up to the high watermark (read_uncommitted) or the last stable offset
+ * (read_committed, with the aborted transactions in range), followers (replica id >= 0, from
+ * v15 in ReplicaState with the broker epoch) up to the log end. A follower's fetch offset tells
+ * the leader what the follower has (replica-manager.ts: the high watermark and the ISR move
+ * with it). Response and partition byte limits apply, except that the first batch found is
+ * returned whole (KIP-74). With fewer than `min.bytes` available the request waits up to
+ * `max.wait.ms`, woken without polling: a consumer's by the high watermark passing new records,
+ * a follower's by appends. v7+ supports incremental fetch sessions (KIP-227); v13+ names topics
+ * by id; v12+ reports a diverging epoch (KIP-320).
  *
  * Versions 0-3 (message-set down-conversion) are not served, as in Kafka 4.
  */
@@ -20,7 +23,8 @@ import { StorageError, StorageErrorCode } from '@samsa/storage'
 import { type FetchSession, type SessionPartition, sessionKey } from '../fetch/fetch-session-cache.ts'
 import type { Partition } from '../topics/partition.ts'
 import { type RequestContext, defineHandler } from './handler.ts'
-import { leaderEpochError } from './leader-epoch.ts'
+import { leaderPartition } from './leader-epoch.ts'
+import { hintEndpoints, leaderHint, wantsLeaderHint } from './leader-hint.ts'
 
 const READ_COMMITTED = 1
 const INVALID_SESSION_ID = 0
@@ -55,13 +59,14 @@ export const fetchHandler = defineHandler(FetchApi, [4, 17], async (ctx, req) =>
     return { ...FetchApi.response.create(), errorCode: plan.error, sessionId: INVALID_SESSION_ID, responses: [] }
   }
   const replicaId = v >= 15 ? req.replicaState.replicaId : req.replicaId
+  const brokerEpoch = v >= 15 ? Number(req.replicaState.replicaEpoch) : -1
   const readCommitted = req.isolationLevel === READ_COMMITTED && replicaId < 0
   const maxBytes = req.maxBytes
   const read = (): { responses: FetchableTopicResponse[], bytes: number, errors: boolean } =>
-    readAll(ctx, plan, { replicaId, readCommitted, maxBytes })
+    readAll(ctx, plan, { replicaId, brokerEpoch, readCommitted, maxBytes })
   let result = read()
   if (!result.errors && result.bytes < req.minBytes && req.maxWaitMs > 0 && plan.wanted.length > 0) {
-    await waitForData(ctx, plan, req.minBytes - result.bytes, req.maxWaitMs)
+    await waitForData(ctx, plan, req.minBytes - result.bytes, req.maxWaitMs, replicaId >= 0)
     result = read()
   }
   const sessionId = plan.session?.id ?? INVALID_SESSION_ID
@@ -69,8 +74,26 @@ export const fetchHandler = defineHandler(FetchApi, [4, 17], async (ctx, req) =>
   // only an incremental request moves it on, as in Kafka's IncrementalFetchContext.
   if (plan.session !== undefined && plan.incremental) plan.session.epoch = nextEpoch(plan.session.epoch)
   const response: FetchResponse = { ...FetchApi.response.create(), sessionId, responses: result.responses }
+  if (v >= 12) addLeaderHints(ctx, response)
   return response
 })
+
+/** KIP-951: refused partitions name their current leader; v16+ responses carry its endpoint. */
+function addLeaderHints (ctx: RequestContext, response: FetchResponse): void {
+  const leaders: number[] = []
+  for (const t of response.responses) {
+    const topic = ctx.apiVersion >= 13 ? ctx.broker.topics.getById(t.topicId)?.name : t.topic
+    if (topic === undefined) continue
+    for (const p of t.partitions) {
+      if (!wantsLeaderHint(p.errorCode)) continue
+      const hint = leaderHint(ctx, topic, p.partitionIndex)
+      if (hint === undefined) continue
+      p.currentLeader = { ...p.currentLeader, ...hint }
+      leaders.push(hint.leaderId)
+    }
+  }
+  if (leaders.length > 0 && ctx.apiVersion >= 16) response.nodeEndpoints = hintEndpoints(ctx, leaders)
+}
 
 function nextEpoch (epoch: number): number {
   return epoch >= 0x7fffffff ? 1 : epoch + 1
@@ -170,6 +193,8 @@ function remember (session: FetchSession, w: Wanted): SessionPartition {
 
 interface ReadSettings {
   replicaId: number
+  /** The fetching follower's broker epoch (-1: unknown or a consumer). */
+  brokerEpoch: number
   readCommitted: boolean
   maxBytes: number
 }
@@ -234,20 +259,18 @@ function readPartition (ctx: RequestContext, w: Wanted, settings: ReadSettings, 
   const v = ctx.apiVersion
   const unknown = v >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
   if (w.topic === null) return errorPartition(w.partition, unknown, settings.readCommitted)
-  const partition = ctx.broker.topics.partition(w.topic, w.partition)
-  if (partition === undefined) {
-    const topicExists = ctx.broker.topics.get(w.topic) !== undefined
-    return errorPartition(w.partition, topicExists ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : unknown, settings.readCommitted)
+  const partition = leaderPartition(ctx.broker, w.topic, w.partition, w.currentLeaderEpoch)
+  if (typeof partition === 'number') {
+    const code = partition === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION && ctx.broker.topics.get(w.topic) === undefined ? unknown : partition
+    return errorPartition(w.partition, code, settings.readCommitted)
   }
-  const epochError = leaderEpochError(partition, w.currentLeaderEpoch)
-  if (epochError !== ErrorCode.NONE) return errorPartition(w.partition, epochError, settings.readCommitted)
   const log = partition.log
   const data: PartitionData = {
     partitionIndex: w.partition,
     errorCode: ErrorCode.NONE,
-    highWatermark: BigInt(log.highWatermark),
-    lastStableOffset: BigInt(log.lastStableOffset),
-    logStartOffset: BigInt(log.logStartOffset),
+    highWatermark: 0n,
+    lastStableOffset: 0n,
+    logStartOffset: 0n,
     divergingEpoch: createEpochEndOffset(),
     currentLeader: createLeaderIdAndEpoch(),
     snapshotId: createSnapshotId(),
@@ -255,15 +278,22 @@ function readPartition (ctx: RequestContext, w: Wanted, settings: ReadSettings, 
     preferredReadReplica: -1,
     records: EMPTY
   }
+  const offsets = (): PartitionData => {
+    data.highWatermark = BigInt(log.highWatermark)
+    data.lastStableOffset = BigInt(log.lastStableOffset)
+    data.logStartOffset = BigInt(log.logStartOffset)
+    return data
+  }
   // KIP-320: a fetcher whose last fetched epoch ended earlier here must truncate first.
   if (v >= 12 && w.lastFetchedEpoch >= 0) {
     const end = log.endOffsetForEpoch(w.lastFetchedEpoch)
     if (end.leaderEpoch !== w.lastFetchedEpoch || end.endOffset < w.fetchOffset) {
       data.divergingEpoch = { epoch: end.leaderEpoch, endOffset: BigInt(end.endOffset) }
-      return data
+      return offsets()
     }
   }
-  const maxOffset = settings.replicaId >= 0 ? log.logEndOffset : settings.readCommitted ? log.lastStableOffset : log.highWatermark
+  const follower = settings.replicaId >= 0
+  const maxOffset = follower ? log.logEndOffset : settings.readCommitted ? log.lastStableOffset : log.highWatermark
   try {
     const read = log.read(w.fetchOffset, { maxBytes, maxOffset, minOneBatch })
     data.records = read.records
@@ -272,6 +302,7 @@ function readPartition (ctx: RequestContext, w: Wanted, settings: ReadSettings, 
     }
   } catch (error) {
     if (error instanceof StorageError && error.code === StorageErrorCode.OFFSET_OUT_OF_RANGE) {
+      offsets()
       return { ...errorPartition(w.partition, ErrorCode.OFFSET_OUT_OF_RANGE, settings.readCommitted), highWatermark: data.highWatermark, lastStableOffset: data.lastStableOffset, logStartOffset: data.logStartOffset }
     }
     if (error instanceof StorageError) {
@@ -280,7 +311,12 @@ function readPartition (ctx: RequestContext, w: Wanted, settings: ReadSettings, 
     }
     throw error
   }
-  return data
+  // The follower has everything below its fetch offset: the high watermark may move now, and
+  // the response carries the moved one (Kafka's updateFollowerFetchState after the read).
+  if (follower && !ctx.broker.replicaManager.recordFollowerFetch(partition, settings.replicaId, w.fetchOffset, settings.brokerEpoch)) {
+    return errorPartition(w.partition, ErrorCode.NOT_LEADER_OR_FOLLOWER, settings.readCommitted)
+  }
+  return offsets()
 }
 
 /** Aborted transactions overlapping the returned batches (read_committed). */
@@ -293,8 +329,12 @@ function abortedIn (partition: Partition, fetchOffset: number, records: Buffer):
   return partition.log.collectAbortedTransactions(fetchOffset, end).map((t) => ({ producerId: t.producerId, firstOffset: BigInt(t.firstOffset) }))
 }
 
-/** Waits until `bytesNeeded` more bytes are appended to the plan's partitions, or `maxWaitMs`. */
-async function waitForData (ctx: RequestContext, plan: Plan, bytesNeeded: number, maxWaitMs: number): Promise<void> {
+/**
+ * Waits until `bytesNeeded` more bytes are readable in the plan's partitions, or `maxWaitMs`:
+ * for a follower appended bytes count, for a consumer bytes the high watermark passed. Any other
+ * change to a partition (truncation, deletion, leadership) ends the wait at once.
+ */
+async function waitForData (ctx: RequestContext, plan: Plan, bytesNeeded: number, maxWaitMs: number, follower: boolean): Promise<void> {
   const partitions: Partition[] = []
   for (const w of plan.wanted) {
     if (w.topic === null) continue
@@ -309,10 +349,13 @@ async function waitForData (ctx: RequestContext, plan: Plan, bytesNeeded: number
       for (const p of partitions) p.removeListener(listener)
       resolve()
     }
-    const listener = (appended: number): void => {
-      needed -= appended
-      // A change without bytes (deletion, truncation, high watermark) re-reads at once.
-      if (needed <= 0 || appended === 0 || ctx.connection.closed) done()
+    const listener = (appended: number, committed: number): void => {
+      if (appended === 0 && committed === 0) {
+        done()
+        return
+      }
+      needed -= follower ? appended : committed
+      if (needed <= 0 || ctx.connection.closed) done()
     }
     const timer = setTimeout(done, maxWaitMs)
     for (const p of partitions) p.addListener(listener)

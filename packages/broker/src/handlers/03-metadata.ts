@@ -1,9 +1,9 @@
 /**
  * Metadata (key 3), versions 0-12.
  *
- * Brokers (with the host and port of the listener the client used), the cluster id and
- * controller, and the requested topics with partition leaders, replicas, ISR and topic ids
- * (v10+). v0 asks for all topics with an empty list, v1+ with null. Unknown topics are
+ * Every live broker (with the host and port of the listener the client used: its own for this
+ * broker, the registered one for the others), the cluster id and controller, and the requested
+ * topics with partition leaders, replicas, ISR, offline replicas and topic ids (v10+). v0 asks for all topics with an empty list, v1+ with null. Unknown topics are
  * created when `auto.create.topics.enable` is on and the request allows it (always before
  * v4, `allowAutoTopicCreation` from v4), with `num.partitions` and
  * `default.replication.factor`; the new topic is returned ready rather than with
@@ -16,6 +16,7 @@ import { OFFSETS_TOPIC } from '../group/group-coordinator.ts'
 import { topicNameError } from '../topics/topic-name.ts'
 import type { Topic } from '../topics/topic-registry.ts'
 import { defineHandler } from './handler.ts'
+import { describePartition, liveBrokerIds } from './partition-metadata.ts'
 import { TOPIC_AUTHORIZED_OPERATIONS, UNKNOWN_AUTHORIZED_OPERATIONS } from './authorized-operations.ts'
 
 export const metadataHandler = defineHandler(MetadataApi, [0, 12], async (ctx, req) => {
@@ -32,9 +33,10 @@ export const metadataHandler = defineHandler(MetadataApi, [0, 12], async (ctx, r
     clusterAuthorizedOperations: UNKNOWN_AUTHORIZED_OPERATIONS
   }
   const includeOps = v >= 8 && req.includeTopicAuthorizedOperations
+  const live = liveBrokerIds(broker)
   const all = req.topics === null || (v === 0 && req.topics.length === 0)
   if (all) {
-    response.topics = broker.topics.list().map((t) => describeTopic(t, includeOps))
+    response.topics = broker.topics.list().map((t) => describeTopic(t, includeOps, live))
     return response
   }
   const allowCreate = broker.settings.autoCreateTopicsEnable && (v < 4 || req.allowAutoTopicCreation)
@@ -43,13 +45,13 @@ export const metadataHandler = defineHandler(MetadataApi, [0, 12], async (ctx, r
       const topic = broker.topics.getById(requested.topicId)
       response.topics.push(topic === undefined
         ? { ...errorTopic(null, ErrorCode.UNKNOWN_TOPIC_ID), topicId: requested.topicId }
-        : describeTopic(topic, includeOps))
+        : describeTopic(topic, includeOps, live))
       continue
     }
     const name = requested.name
     const existing = broker.topics.get(name)
     if (existing !== undefined) {
-      response.topics.push(describeTopic(existing, includeOps))
+      response.topics.push(describeTopic(existing, includeOps, live))
       continue
     }
     if (topicNameError(name) !== null) {
@@ -64,7 +66,7 @@ export const metadataHandler = defineHandler(MetadataApi, [0, 12], async (ctx, r
       // __consumer_offsets is created by the group coordinator, with its own partition count and configs.
       if (name === OFFSETS_TOPIC) await broker.groupCoordinator.ensureOffsetsTopic()
       const created = broker.topics.get(name) ?? await broker.topics.autoCreate(name, broker.settings.numPartitions, broker.settings.defaultReplicationFactor)
-      response.topics.push(describeTopic(created, includeOps))
+      response.topics.push(describeTopic(created, includeOps, live))
     } catch (error) {
       if (!(error instanceof KafkaProtocolError)) throw error
       broker.logger.debug('Auto-creation failed', { topic: name, error })
@@ -85,21 +87,13 @@ function errorTopic (name: string | null, errorCode: number): MetadataResponseTo
   }
 }
 
-function describeTopic (topic: Topic, includeOps: boolean): MetadataResponseTopic {
+function describeTopic (topic: Topic, includeOps: boolean, live: ReadonlySet<number>): MetadataResponseTopic {
   return {
     errorCode: ErrorCode.NONE,
     name: topic.name,
     topicId: topic.topicId,
     isInternal: topic.internal,
-    partitions: topic.partitions.map((p) => ({
-      errorCode: ErrorCode.NONE,
-      partitionIndex: p.index,
-      leaderId: p.leaderId,
-      leaderEpoch: p.leaderEpoch,
-      replicaNodes: [...p.replicas],
-      isrNodes: [...p.isr],
-      offlineReplicas: []
-    })),
+    partitions: topic.partitions.map((p) => describePartition(p, live)),
     topicAuthorizedOperations: includeOps ? TOPIC_AUTHORIZED_OPERATIONS : UNKNOWN_AUTHORIZED_OPERATIONS
   }
 }

@@ -1,10 +1,12 @@
 /**
  * FindCoordinator (key 10), versions 0-6.
  *
- * Every group and transactional id is coordinated by this broker (a single node owns every
- * `__consumer_offsets` and `__transaction_state` partition). For group keys the offsets topic, and
- * for transactional ids `__transaction_state`, is created first if it does not exist yet, so the
- * coordinator can serve at once (Kafka creates them asynchronously and answers
+ * A group is coordinated by the leader of its `__consumer_offsets` partition, a transactional id
+ * by the leader of its `__transaction_state` partition (on a single node: this broker, which
+ * leads every partition); the answer is that broker's endpoint on the listener the client used,
+ * or COORDINATOR_NOT_AVAILABLE while the partition has no leader. For group keys the offsets
+ * topic, and for transactional ids `__transaction_state`, is created first if it does not exist
+ * yet, so the coordinator can serve at once (Kafka creates them asynchronously and answers
  * COORDINATOR_NOT_AVAILABLE meanwhile).
  *
  * Version notes: v1 adds KeyType (0 group, 1 transaction; others are INVALID_REQUEST) and the
@@ -13,7 +15,9 @@
  */
 import { ErrorCode, FindCoordinatorApi } from '@samsa/protocol'
 import type { Coordinator, FindCoordinatorResponse } from '@samsa/protocol/messages/find-coordinator'
-import { CoordinatorType } from '../group/group-coordinator.ts'
+import { CoordinatorType, OFFSETS_TOPIC } from '../group/group-coordinator.ts'
+import { partitionForGroup } from '../group/group-hash.ts'
+import { TRANSACTION_STATE_TOPIC } from '../txn/transaction-coordinator.ts'
 import { type RequestContext, defineHandler } from './handler.ts'
 
 async function lookup (ctx: RequestContext, key: string, keyType: number): Promise<Coordinator> {
@@ -36,9 +40,12 @@ async function lookup (ctx: RequestContext, key: string, keyType: number): Promi
       return { ...none, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: null }
     }
   }
-  const endpoint = ctx.broker.endpointFor(ctx.broker.nodeId, ctx.connection)
+  const topic = keyType === CoordinatorType.GROUP ? OFFSETS_TOPIC : TRANSACTION_STATE_TOPIC
+  const partitions = ctx.broker.topics.get(topic)?.partitions.length ?? 0
+  const leader = partitions === 0 ? -1 : ctx.broker.topics.anyPartition(topic, partitionForGroup(key, partitions))?.leaderId ?? -1
+  const endpoint = leader < 0 ? undefined : ctx.broker.endpointFor(leader, ctx.connection)
   if (endpoint === undefined) return { ...none, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: null }
-  return { key, nodeId: ctx.broker.nodeId, host: endpoint.host, port: endpoint.port, errorCode: ErrorCode.NONE, errorMessage: null }
+  return { key, nodeId: leader, host: endpoint.host, port: endpoint.port, errorCode: ErrorCode.NONE, errorMessage: null }
 }
 
 export const findCoordinatorHandler = defineHandler(FindCoordinatorApi, [0, 6], async (ctx, req) => {

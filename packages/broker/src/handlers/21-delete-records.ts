@@ -9,6 +9,7 @@ import { DeleteRecordsApi, ErrorCode } from '@samsa/protocol'
 import type { DeleteRecordsPartitionResult, DeleteRecordsResponse } from '@samsa/protocol/messages/delete-records'
 import { StorageError, StorageErrorCode } from '@samsa/storage'
 import { defineHandler } from './handler.ts'
+import { leaderPartition } from './leader-epoch.ts'
 
 export const deleteRecordsHandler = defineHandler(DeleteRecordsApi, [0, 2], (ctx, req) => {
   const response: DeleteRecordsResponse = { ...DeleteRecordsApi.response.create(), topics: [] }
@@ -18,9 +19,10 @@ export const deleteRecordsHandler = defineHandler(DeleteRecordsApi, [0, 2], (ctx
     for (const p of t.partitions) {
       const result: DeleteRecordsPartitionResult = { partitionIndex: p.partitionIndex, lowWatermark: -1n, errorCode: ErrorCode.NONE }
       partitions.push(result)
-      const partition = ctx.broker.topics.partition(t.name, p.partitionIndex)
-      if (partition === undefined) {
-        result.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+      // Only the leader moves the log start; followers follow it through their fetches.
+      const partition = leaderPartition(ctx.broker, t.name, p.partitionIndex, -1)
+      if (typeof partition === 'number') {
+        result.errorCode = partition
         continue
       }
       const log = partition.log

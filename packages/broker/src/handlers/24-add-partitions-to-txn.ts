@@ -21,7 +21,8 @@ export const addPartitionsToTxnHandler = defineHandler(AddPartitionsToTxnApi, [0
   const v = ctx.apiVersion
   const topics = ctx.broker.topics
   const partitions = req.v3AndBelowTopics.flatMap((t) => t.partitions.map((partition) => ({ topic: t.name, partition })))
-  const unknown = new Set(partitions.filter((p) => topics.partition(p.topic, p.partition) === undefined).map((p) => `${p.topic}\u0000${p.partition}`))
+  // Partitions of the cluster, hosted here or not (the coordinator need not hold a replica).
+  const unknown = new Set(partitions.filter((p) => topics.anyPartition(p.topic, p.partition) === undefined).map((p) => `${p.topic}\u0000${p.partition}`))
   let code: number = ErrorCode.NONE
   if (unknown.size === 0) {
     code = await ctx.broker.transactionCoordinator.addPartitions(req.v3AndBelowTransactionalId, req.v3AndBelowProducerId, req.v3AndBelowProducerEpoch, partitions)

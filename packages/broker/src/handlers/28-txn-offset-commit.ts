@@ -28,6 +28,9 @@ export const txnOffsetCommitHandler = defineHandler(TxnOffsetCommitApi, [0, 4], 
   const verify = (): number => {
     const coordinator = broker.transactionCoordinator
     if (!coordinator.config.partitionVerificationEnable) return ErrorCode.NONE
+    // The transaction coordinator is another broker: not verified across brokers yet (Kafka
+    // would ask it with AddPartitionsToTxn v4), as with verification disabled.
+    if (!coordinator.coordinatesLocally(req.transactionalId)) return ErrorCode.NONE
     const partition = broker.topics.partition(OFFSETS_TOPIC, groups.partitionFor(req.groupId))
     if (partition === undefined) return ErrorCode.COORDINATOR_NOT_AVAILABLE
     if (partition.log.producerState.hasOngoingTransaction(req.producerId, req.producerEpoch)) return ErrorCode.NONE

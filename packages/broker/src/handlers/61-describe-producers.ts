@@ -9,6 +9,7 @@
 import { ErrorCode, DescribeProducersApi } from '@samsa/protocol'
 import type { DescribeProducersResponse } from '@samsa/protocol/messages/describe-producers'
 import { defineHandler } from './handler.ts'
+import { leaderPartition } from './leader-epoch.ts'
 
 export const describeProducersHandler = defineHandler(DescribeProducersApi, [0, 0], (ctx, req) => {
   const response: DescribeProducersResponse = { ...DescribeProducersApi.response.create(), topics: [] }
@@ -16,9 +17,11 @@ export const describeProducersHandler = defineHandler(DescribeProducersApi, [0, 
     response.topics.push({
       name: t.name,
       partitions: t.partitionIndexes.map((partitionIndex) => {
-        const partition = ctx.broker.topics.partition(t.name, partitionIndex)
-        if (partition === undefined) {
-          return { partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: 'This server does not host this topic-partition.', activeProducers: [] }
+        // The leader's producer state, as Kafka answers (NOT_LEADER_OR_FOLLOWER elsewhere).
+        const partition = leaderPartition(ctx.broker, t.name, partitionIndex, -1)
+        if (typeof partition === 'number') {
+          const message = partition === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION ? 'This server does not host this topic-partition.' : null
+          return { partitionIndex, errorCode: partition, errorMessage: message, activeProducers: [] }
         }
         const producers = [...partition.log.producerState.activeProducers.values()].sort((a, b) => a.producerId < b.producerId ? -1 : a.producerId > b.producerId ? 1 : 0)
         return {

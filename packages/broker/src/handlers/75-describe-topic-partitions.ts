@@ -8,6 +8,7 @@ import { DescribeTopicPartitionsApi, ErrorCode, ZERO_UUID } from '@samsa/protoco
 import type { DescribeTopicPartitionsResponse, DescribeTopicPartitionsResponseTopic } from '@samsa/protocol/messages/describe-topic-partitions'
 import { TOPIC_AUTHORIZED_OPERATIONS } from './authorized-operations.ts'
 import { defineHandler } from './handler.ts'
+import { describePartition, liveBrokerIds } from './partition-metadata.ts'
 
 const MAX_LIMIT = 2000
 
@@ -18,6 +19,7 @@ export const describeTopicPartitionsHandler = defineHandler(DescribeTopicPartiti
   const cursor = req.cursor
   const response: DescribeTopicPartitionsResponse = { ...DescribeTopicPartitionsApi.response.create(), topics: [], nextCursor: null }
   let budget = limit
+  const live = liveBrokerIds(ctx.broker)
   for (const name of names) {
     if (cursor !== null && name < cursor.topicName) continue
     const first = cursor !== null && name === cursor.topicName ? cursor.partitionIndex : 0
@@ -41,17 +43,7 @@ export const describeTopicPartitionsHandler = defineHandler(DescribeTopicPartiti
         return response
       }
       const p = topic.partitions[i]!
-      out.partitions.push({
-        errorCode: ErrorCode.NONE,
-        partitionIndex: p.index,
-        leaderId: p.leaderId,
-        leaderEpoch: p.leaderEpoch,
-        replicaNodes: [...p.replicas],
-        isrNodes: [...p.isr],
-        eligibleLeaderReplicas: [],
-        lastKnownElr: [],
-        offlineReplicas: []
-      })
+      out.partitions.push({ ...describePartition(p, live), eligibleLeaderReplicas: [], lastKnownElr: [] })
       budget--
     }
   }

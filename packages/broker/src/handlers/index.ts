@@ -32,7 +32,10 @@ import { alterConfigsHandler } from './33-alter-configs.ts'
 import { describeLogDirsHandler } from './35-describe-log-dirs.ts'
 import { createPartitionsHandler } from './37-create-partitions.ts'
 import { deleteGroupsHandler } from './42-delete-groups.ts'
+import { electLeadersHandler } from './43-elect-leaders.ts'
 import { incrementalAlterConfigsHandler } from './44-incremental-alter-configs.ts'
+import { alterPartitionReassignmentsHandler } from './45-alter-partition-reassignments.ts'
+import { listPartitionReassignmentsHandler } from './46-list-partition-reassignments.ts'
 import { offsetDeleteHandler } from './47-offset-delete.ts'
 import { describeClusterHandler } from './60-describe-cluster.ts'
 import { describeProducersHandler } from './61-describe-producers.ts'
@@ -73,6 +76,9 @@ export const HANDLERS: ReadonlyArray<AnyHandler> = [
   incrementalAlterConfigsHandler,
   createPartitionsHandler,
   deleteGroupsHandler,
+  electLeadersHandler,
+  alterPartitionReassignmentsHandler,
+  listPartitionReassignmentsHandler,
   offsetDeleteHandler,
   describeClusterHandler,
   describeProducersHandler,

@@ -18,6 +18,13 @@
  * broker stopped in between) sends the markers again and completes. Meanwhile other requests for
  * the id get CONCURRENT_TRANSACTIONS.
  *
+ * In a cluster the coordinator of a transactional id is the leader of its `__transaction_state`
+ * partition: `onElection` (from the replica manager) replays a partition this broker now leads
+ * and finishes the transactions it finds prepared, with the leader epoch as coordinator epoch
+ * (so markers from an older coordinator are fenced); `onResignation` drops the partition's ids,
+ * and their requests get NOT_COORDINATOR. State writes wait for the topic's in-sync replicas
+ * (acks=all, `min.insync.replicas` of the topic).
+ *
  * Timers: every `transaction.abort.timed.out.transaction.cleanup.interval.ms` transactions open
  * longer than their timeout are aborted with a bumped epoch (the producer is fenced); every
  * `transaction.remove.expired.transaction.cleanup.interval.ms` ids idle (no transaction) longer
@@ -26,7 +33,7 @@
  * Error codes follow Kafka's TransactionCoordinator; handlers map PRODUCER_FENCED to
  * INVALID_PRODUCER_EPOCH for request versions that predate it.
  */
-import { ErrorCode, buildRecordBatch, decodeRecordBatch, iterateBatches, readBaseOffset, readLastOffsetDelta } from '@samsa/protocol'
+import { ErrorCode, KafkaProtocolError, buildRecordBatch, decodeRecordBatch, iterateBatches, readBaseOffset, readLastOffsetDelta } from '@samsa/protocol'
 import { StorageError } from '@samsa/storage'
 import { partitionForGroup } from '../group/group-hash.ts'
 import { type Scheduler, type TimerHandle, timerScheduler } from '../group/scheduler.ts'
@@ -97,6 +104,8 @@ export class TransactionCoordinator {
   readonly #txns = new Map<string, TransactionMetadata>()
   /** `__transaction_state` partitions not loaded yet. */
   readonly #loading = new Set<number>()
+  /** `__transaction_state` partitions this broker leads (loaded or loading), with their leader epoch. */
+  readonly #owned = new Map<number, number>()
   /** Transactions whose markers are being written (so a reload or a timer does not start them twice). */
   readonly #completing = new Set<TransactionMetadata>()
   #state: CoordinatorState = 'created'
@@ -125,11 +134,41 @@ export class TransactionCoordinator {
     this.#state = 'active'
     const topic = this.#topics.get(TRANSACTION_STATE_TOPIC)
     if (topic !== undefined) {
-      for (const p of topic.partitions) this.#loading.add(p.index)
-      this.#loaded = this.#load(topic)
+      const led = topic.partitions.filter((p) => p.isLeader && p.hosted)
+      for (const p of led) {
+        this.#owned.set(p.index, p.leaderEpoch)
+        this.#loading.add(p.index)
+      }
+      this.#loaded = this.#load(led)
     }
     this.#every(this.config.abortTimedOutTransactionsIntervalMs, () => this.abortTimedOutTransactions())
     this.#every(this.config.removeExpiredTransactionalIdsIntervalMs, () => this.removeExpiredTransactionalIds())
+  }
+
+  /** This broker became the leader of `__transaction_state` partition `partition`: load its ids. */
+  onElection (partition: number, leaderEpoch: number): void {
+    if (this.#state !== 'active' || this.#owned.get(partition) === leaderEpoch) return
+    const p = this.#topics.get(TRANSACTION_STATE_TOPIC)?.partitions[partition]
+    if (p === undefined || !p.hosted) return
+    this.#dropPartition(partition)
+    this.#owned.set(partition, leaderEpoch)
+    if (p.log.logEndOffset === p.log.logStartOffset) return
+    this.#loading.add(partition)
+    const loading = this.#load([p])
+    this.#loaded = Promise.all([this.#loaded, loading]).then(() => undefined)
+  }
+
+  /** This broker stopped leading `partition`: its transactional ids are another broker's now. */
+  onResignation (partition: number): void {
+    if (!this.#owned.has(partition) && !this.#loading.has(partition)) return
+    this.#owned.delete(partition)
+    this.#loading.delete(partition)
+    this.#dropPartition(partition)
+    this.#logger.info('Unloaded the transactional ids of a __transaction_state partition this broker no longer leads', { partition })
+  }
+
+  #dropPartition (partition: number): void {
+    for (const id of [...this.#txns.keys()]) if (this.#partitionOf(id) === partition) this.#txns.delete(id)
   }
 
   /** Resolves once every partition present at start is loaded. */
@@ -169,17 +208,23 @@ export class TransactionCoordinator {
     this.#inFlight.add(tracked)
   }
 
-  async #load (topic: Topic): Promise<void> {
+  async #load (partitions: Partition[]): Promise<void> {
     const started = performance.now()
     let records = 0
-    for (const partition of topic.partitions) {
+    for (const partition of partitions) {
+      const epoch = this.#owned.get(partition.index)
       try {
         records += await this.#loadPartition(partition)
       } catch (error) {
         this.#logger.error('Failed to load a __transaction_state partition', { partition: partition.index, error })
       }
-      this.#loading.delete(partition.index)
       if (this.#state !== 'active') return
+      if (epoch === undefined || this.#owned.get(partition.index) !== epoch) {
+        // Resigned (or re-elected) while loading: the replayed ids belong to the other load.
+        if (!this.#owned.has(partition.index)) this.#dropPartition(partition.index)
+        continue
+      }
+      this.#loading.delete(partition.index)
       // A transaction the broker stopped in the middle of ending: write its markers and complete it.
       for (const txn of this.#txns.values()) {
         if (this.#partitionOf(txn.transactionalId) !== partition.index) continue
@@ -254,11 +299,21 @@ export class TransactionCoordinator {
     return partitionForGroup(transactionalId, this.transactionTopicPartitions)
   }
 
+  /** Whether this broker leads the id's `__transaction_state` partition (or the topic does not exist yet). */
+  coordinatesLocally (transactionalId: string): boolean {
+    const p = this.#topics.get(TRANSACTION_STATE_TOPIC)?.partitions[this.#partitionOf(transactionalId)]
+    return p === undefined || p.isLeader
+  }
+
   /** NONE, or why requests for this transactional id cannot be served now. */
   transactionalIdError (transactionalId: string): number {
     if (this.#state === 'created') return ErrorCode.COORDINATOR_NOT_AVAILABLE
     if (this.#state === 'stopped') return ErrorCode.NOT_COORDINATOR
-    if (this.#loading.size > 0 && this.#loading.has(this.#partitionOf(transactionalId))) return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS
+    const partition = this.#partitionOf(transactionalId)
+    // Another broker leads the id's partition (a topic not created yet is created here).
+    const p = this.#topics.get(TRANSACTION_STATE_TOPIC)?.partitions[partition]
+    if (p !== undefined && !p.isLeader) return ErrorCode.NOT_COORDINATOR
+    if (this.#loading.size > 0 && this.#loading.has(partition)) return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS
     return ErrorCode.NONE
   }
 
@@ -297,6 +352,12 @@ export class TransactionCoordinator {
     return this.transactionalIdError(transactionalId)
   }
 
+  /** The `__transaction_state` topic's min.insync.replicas (set when it was created). */
+  #minIsr (): number {
+    const configured = Number(this.#topics.get(TRANSACTION_STATE_TOPIC)?.configs['min.insync.replicas'] ?? 1)
+    return Number.isFinite(configured) && configured > 0 ? configured : 1
+  }
+
   #coordinatorEpoch (transactionalId: string): number {
     return this.#topics.get(TRANSACTION_STATE_TOPIC)?.partitions[this.#partitionOf(transactionalId)]?.leaderEpoch ?? 0
   }
@@ -331,8 +392,17 @@ export class TransactionCoordinator {
     try {
       const result = partition.appendAsLeader(batch)
       if (result.flushed !== undefined) await result.flushed
+      // acks=all with the topic's min.insync.replicas (Kafka's TransactionStateManager): the state
+      // must survive this broker before the client hears of it.
+      const replicated = await partition.awaitReplication(result.lastOffset + 1, this.#minIsr(), this.config.requestTimeoutMs)
+      if (replicated !== ErrorCode.NONE) {
+        txn.abortPendingTransition()
+        this.#logger.warn('A __transaction_state write was not replicated', { partition: partition.index, transactionalId: txn.transactionalId, errorCode: replicated })
+        return replicated === ErrorCode.NOT_LEADER_OR_FOLLOWER ? ErrorCode.NOT_COORDINATOR : ErrorCode.COORDINATOR_NOT_AVAILABLE
+      }
     } catch (error) {
       txn.abortPendingTransition()
+      if (error instanceof KafkaProtocolError) return ErrorCode.NOT_COORDINATOR
       if (error instanceof StorageError) {
         this.#logger.error('Writing to __transaction_state failed', { partition: partition.index, transactionalId: txn.transactionalId, error })
         return ErrorCode.COORDINATOR_NOT_AVAILABLE
@@ -540,6 +610,11 @@ export class TransactionCoordinator {
     this.#track(work)
   }
 
+  /** Whether this coordinator still owns `txn` (active, and its partition not handed to another broker). */
+  #current (txn: TransactionMetadata): boolean {
+    return this.#state === 'active' && this.#txns.get(txn.transactionalId) === txn
+  }
+
   async #markersThenComplete (txn: TransactionMetadata, coordinatorEpoch: number): Promise<void> {
     const commit = txn.state === TransactionState.PrepareCommit
     const producerId = txn.producerId
@@ -563,13 +638,13 @@ export class TransactionCoordinator {
             retry = true
         }
       }
-      if (this.#state !== 'active') return
+      if (!this.#current(txn)) return
       if (retry) await this.#sleep(this.config.retryBackoffMs)
-      if (this.#state !== 'active') return
+      if (!this.#current(txn)) return
     }
     // Every partition has its marker: the transaction is complete.
     for (;;) {
-      if (this.#state !== 'active') return
+      if (!this.#current(txn)) return
       if (txn.pendingTransitionInProgress) {
         await this.#sleep(this.config.retryBackoffMs)
         continue

@@ -27,6 +27,8 @@ export interface TransactionCoordinatorConfig {
   partitionVerificationEnable: boolean
   /** How long to wait before retrying markers or a state write that failed (ms). */
   retryBackoffMs: number
+  /** How long a state write waits for the topic's in-sync replicas (Kafka's broker request.timeout.ms, 30 s). */
+  requestTimeoutMs: number
 }
 
 export const DEFAULT_TRANSACTION_COORDINATOR_CONFIG: Readonly<TransactionCoordinatorConfig> = Object.freeze({
@@ -40,7 +42,8 @@ export const DEFAULT_TRANSACTION_COORDINATOR_CONFIG: Readonly<TransactionCoordin
   abortTimedOutTransactionsIntervalMs: 10000,
   removeExpiredTransactionalIdsIntervalMs: 3600000,
   partitionVerificationEnable: true,
-  retryBackoffMs: 100
+  retryBackoffMs: 100,
+  requestTimeoutMs: 30000
 })
 
 export function transactionCoordinatorConfigFrom (config: BrokerConfig): TransactionCoordinatorConfig {
@@ -61,6 +64,7 @@ export function transactionCoordinatorConfigFrom (config: BrokerConfig): Transac
     abortTimedOutTransactionsIntervalMs: int('transaction.abort.timed.out.transaction.cleanup.interval.ms', d.abortTimedOutTransactionsIntervalMs),
     removeExpiredTransactionalIdsIntervalMs: int('transaction.remove.expired.transaction.cleanup.interval.ms', d.removeExpiredTransactionalIdsIntervalMs),
     partitionVerificationEnable: typeof verify === 'boolean' ? verify : d.partitionVerificationEnable,
-    retryBackoffMs: d.retryBackoffMs
+    retryBackoffMs: d.retryBackoffMs,
+    requestTimeoutMs: d.requestTimeoutMs
   }
 }

@@ -14,7 +14,7 @@
  * producer or coordinator has written there: this marker is not needed); KAFKA_STORAGE_ERROR
  * and the like (retried).
  */
-import { ControlRecordType, ErrorCode, buildEndTxnMarkerBatch } from '@samsa/protocol'
+import { ControlRecordType, ErrorCode, KafkaProtocolError, buildEndTxnMarkerBatch } from '@samsa/protocol'
 import { ProducerStateError, StorageError } from '@samsa/storage'
 import type { Logger } from '../logger.ts'
 import type { TopicRegistry } from '../topics/topic-registry.ts'
@@ -37,7 +37,10 @@ export interface TxnMarkerResult extends TopicPartition {
 }
 
 export interface TxnMarkerWriter {
+  /** Writes the marker to every listed partition, wherever its leader is (the coordinator's side). */
   write (marker: TxnMarker): Promise<TxnMarkerResult[]>
+  /** Writes it to the listed partitions this broker leads (the WriteTxnMarkers handler's side). */
+  writeLocal (marker: TxnMarker): Promise<TxnMarkerResult[]>
 }
 
 export const OFFSETS_TOPIC_NAME = '__consumer_offsets'
@@ -51,9 +54,16 @@ export interface LocalMarkerDeps {
    * producer's pending transactional offsets there visible (commit) or drops them (abort).
    */
   onOffsetsMarker?: ((producerId: bigint, partition: number, commit: boolean) => void) | undefined
+  /** How long a marker waits for the partition's in-sync replicas (default 30 s, Kafka's request.timeout.ms). */
+  replicationTimeoutMs?: number
 }
 
-/** Appends the marker to each partition this broker leads; waits for flushes `flush.messages` asks for. */
+/**
+ * Appends the marker to each partition this broker leads (NOT_LEADER_OR_FOLLOWER for a partition
+ * led elsewhere: the coordinator retries once it knows the new leader); waits for flushes
+ * `flush.messages` asks for and for the partition's in-sync replicas (Kafka writes markers with
+ * acks=all), so a marker acknowledged to the coordinator survives the leader's failure.
+ */
 export async function writeTxnMarkersLocally (deps: LocalMarkerDeps, marker: TxnMarker): Promise<TxnMarkerResult[]> {
   const results: TxnMarkerResult[] = []
   const waits: Array<Promise<void>> = []
@@ -62,8 +72,8 @@ export async function writeTxnMarkersLocally (deps: LocalMarkerDeps, marker: Txn
     const result: TxnMarkerResult = { topic, partition: index, errorCode: ErrorCode.NONE }
     results.push(result)
     const partition = deps.topics.partition(topic, index)
-    if (partition === undefined) {
-      result.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+    if (partition === undefined || !partition.isLeader) {
+      result.errorCode = deps.topics.anyPartition(topic, index) === undefined ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ErrorCode.NOT_LEADER_OR_FOLLOWER
       continue
     }
     const batch = buildEndTxnMarkerBatch({
@@ -82,8 +92,13 @@ export async function writeTxnMarkersLocally (deps: LocalMarkerDeps, marker: Txn
         }))
       }
       if (topic === OFFSETS_TOPIC_NAME) deps.onOffsetsMarker?.(marker.producerId, index, marker.commit)
+      const replicated = partition.awaitReplication(appended.lastOffset + 1, 1, deps.replicationTimeoutMs ?? 30000)
+      if (typeof replicated === 'number') result.errorCode = replicated
+      else waits.push(replicated.then((code) => { if (result.errorCode === ErrorCode.NONE) result.errorCode = code }))
     } catch (error) {
-      if (error instanceof ProducerStateError) {
+      if (error instanceof KafkaProtocolError) {
+        result.errorCode = error.code
+      } else if (error instanceof ProducerStateError) {
         result.errorCode = error.errorCode
       } else if (error instanceof StorageError) {
         deps.logger.error('Writing a transaction marker failed', { topic, partition: index, error })
@@ -105,6 +120,10 @@ export class LocalTxnMarkerWriter implements TxnMarkerWriter {
   }
 
   async write (marker: TxnMarker): Promise<TxnMarkerResult[]> {
+    return await writeTxnMarkersLocally(this.#deps, marker)
+  }
+
+  async writeLocal (marker: TxnMarker): Promise<TxnMarkerResult[]> {
     return await writeTxnMarkersLocally(this.#deps, marker)
   }
 }

@@ -5,7 +5,9 @@
  * defaults, a server.properties file (`--config <file>` or the first positional argument),
  * SAMSA_* environment variables (SAMSA_LOG_DIRS=/data sets log.dirs) and command-line flags
  * (`--log.dirs /data`, `--override num.partitions=3`). With nothing set it runs node 1 on
- * 127.0.0.1:9092 with data in ./samsa-data and no outside services.
+ * 127.0.0.1:9092 with data in ./samsa-data and no outside services. In a cluster each broker
+ * gets `--node-id N --metadata etcd://host:2379` (short for node.id and metadata.store); SIGTERM
+ * then moves its leaderships to other brokers before it stops (controlled shutdown).
  */
 import { Broker, ConfigError, createLogger, embeddedBrokerOptions, formatConfigHelp, fromArgs, isLogLevel, resolveBrokerConfig } from '@samsa/broker'
 import type { CommandIo } from '../io.ts'
@@ -22,6 +24,12 @@ Configuration uses Kafka's broker config names. Later sources win:
   3. environment variables SAMSA_<NAME> (dots become underscores: SAMSA_LOG_DIRS=/data)
   4. command-line flags (--log.dirs /data, --num.partitions=3, --override key=value)
 
+Cluster options (short forms of broker configs):
+  --node-id <N>              node.id: this broker's id, unique in the cluster (default 1)
+  --metadata <store>         metadata.store: 'file' (single node, the default) or
+                             etcd://host:port[,host:port...][/namespace] (a cluster)
+  --rack <rack>              broker.rack: for rack-aware replica placement
+
 Other options:
   --log-level <error|warn|info|debug>   log verbosity (default info, or $SAMSA_LOG_LEVEL)
 
@@ -30,7 +38,33 @@ Examples:
   samsa start --listeners PLAINTEXT://0.0.0.0:9092 --advertised.listeners PLAINTEXT://myhost:9092
   samsa start config/server.properties --log.dirs /var/lib/samsa
   SAMSA_NUM_PARTITIONS=6 samsa start
+  samsa start --node-id 2 --metadata etcd://127.0.0.1:2379 --listeners PLAINTEXT://127.0.0.1:9093 --log.dirs ./data-2
 `
+
+/** The short cluster flags and the broker configs they set. */
+const SHORT_FLAGS: Readonly<Record<string, string>> = {
+  '--node-id': 'node.id',
+  '--metadata': 'metadata.store',
+  '--rack': 'broker.rack'
+}
+
+/** Rewrites `--node-id 2` / `--node-id=2` (and the other short flags) as `--node.id=2`. */
+function expandShortFlags (argv: string[]): string[] {
+  const out: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    const eq = arg.indexOf('=')
+    const name = eq < 0 ? arg : arg.slice(0, eq)
+    const config = SHORT_FLAGS[name]
+    if (config === undefined) {
+      out.push(arg)
+      continue
+    }
+    const value = eq < 0 ? argv[++i] : arg.slice(eq + 1)
+    out.push(`--${config}=${value ?? ''}`)
+  }
+  return out
+}
 
 export async function startCommand (argv: string[], io: CommandIo): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -39,9 +73,10 @@ export async function startCommand (argv: string[], io: CommandIo): Promise<numb
   }
   let level = io.env.SAMSA_LOG_LEVEL ?? 'info'
   const args: string[] = []
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!
-    if (arg === '--log-level') level = argv[++i] ?? ''
+  const expanded = expandShortFlags(argv)
+  for (let i = 0; i < expanded.length; i++) {
+    const arg = expanded[i]!
+    if (arg === '--log-level') level = expanded[++i] ?? ''
     else if (arg.startsWith('--log-level=')) level = arg.slice('--log-level='.length)
     else args.push(arg)
   }
