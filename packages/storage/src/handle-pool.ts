@@ -24,6 +24,8 @@ export class HandlePool {
   readonly #fs: FileSystem
   /** Insertion order is recency order: the first key is the least recently used. */
   readonly #open = new Map<string, Entry>()
+  /** The path last fetched: when still open, already the last key (no reordering needed). */
+  #last: string | undefined
   /** Handles with pins, in the map or not. */
   #pinned = 0
   /** Pinned handles no longer in the map (closed or evicted while pinned), still open. */
@@ -51,13 +53,17 @@ export class HandlePool {
   get (path: string): FileHandle {
     const entry = this.#open.get(path)
     if (entry !== undefined) {
-      this.#open.delete(path)
-      this.#open.set(path, entry)
+      if (this.#last !== path) {
+        this.#open.delete(path)
+        this.#open.set(path, entry)
+        this.#last = path
+      }
       return entry.handle
     }
     this.#evict()
     const handle = this.#fs.open(path, 'write')
     this.#open.set(path, { handle, pins: 0 })
+    this.#last = path
     return handle
   }
 

@@ -74,6 +74,30 @@ export interface SegmentRead {
 
 const SCAN_CHUNK = 64 * 1024
 
+/**
+ * The framing helpers and sizes the read path uses per batch, bound once: an imported binding
+ * can cost a lookup per use (tsx, which runs the source, compiles modules to CommonJS with a
+ * getter per export, two for a re-export: a quarter of a small read's time).
+ */
+const lengthAt = readBatchLength
+const baseOffsetAt = readBaseOffset
+const lastOffsetDeltaAt = readLastOffsetDelta
+const magicAt = readMagic
+const FRAMING = LOG_OVERHEAD
+const MIN_FRAMED = LOG_OVERHEAD + MIN_BATCH_LENGTH
+const HEADER = RECORD_BATCH_OVERHEAD
+const MAGIC = CURRENT_MAGIC
+
+/** Where a read ended (see LogSegment.#resume). */
+interface ResumePoint {
+  position: number
+  /** Of the batch there, when known (else 0 and -1). */
+  size: number
+  baseOffset: number
+}
+/** Resume points kept per segment. */
+const RESUME_POINTS = 8
+
 /** The first staging buffer of a coalescing run; it doubles as batches arrive, up to the run's bound. */
 const MIN_STAGING = 64 * 1024
 /** Full-size staging buffers kept for reuse (a busy partition fills one per event-loop turn). */
@@ -113,6 +137,15 @@ export class LogSegment {
   readonly #created: number
   /** Bytes below this position were CRC-checked since the segment was opened. */
   #verifiedUpTo = 0
+  /**
+   * Where recent reads ended, by the offset a read from there asks for: the next batch's
+   * position and, when the read saw its framing, size and base offset (0 and -1 otherwise).
+   * A few, for the consumers and followers reading this segment at once. Checked against the
+   * bytes when used; forgotten when the tail changes.
+   */
+  readonly #resume = new Map<number, ResumePoint>()
+  /** The last positionBound() answer found in the file; forgotten with the resume points. */
+  #bound: { offset: number, position: number } | undefined
   /** Batches found corrupt in the middle of the file: reads touching them fail. */
   #corrupt: BatchInfo[] = []
   /** Set by close(): a pending flush must not reopen (or, once deleted, recreate) the files. */
@@ -329,6 +362,8 @@ export class LogSegment {
     this.#nextOffset = this.#pendingBaseOffset
     this.#size = this.#written
     this.#verifiedUpTo = Math.min(this.#verifiedUpTo, this.#size)
+    this.#resume.clear()
+    this.#bound = undefined
     this.#dropStaging()
   }
 
@@ -376,14 +411,20 @@ export class LogSegment {
 
   /** Reads `length` bytes at `position` into a fresh buffer. */
   #readAt (position: number, length: number): Buffer {
+    const buf = Buffer.allocUnsafe(length)
+    this.#readInto(buf, 0, position)
+    return buf
+  }
+
+  /** Fills `buf` from `offset` on with the bytes at `position`. */
+  #readInto (buf: Buffer, offset: number, position: number): void {
+    const length = buf.length - offset
     // Reading what is still staged: write it first (PartitionLog does so before reads anyway).
     if (position + length > this.#written) this.writePending()
-    const buf = Buffer.allocUnsafe(length)
-    const n = this.#pool.get(this.logPath).read(buf, 0, length, position)
+    const n = this.#pool.get(this.logPath).read(buf, offset, length, position)
     if (n !== length) {
       throw new StorageError(StorageErrorCode.CORRUPT, `Short read of ${n} of ${length} bytes at ${position} of '${this.logPath}'`, { path: this.logPath })
     }
-    return buf
   }
 
   /**
@@ -441,29 +482,102 @@ export class LogSegment {
   }
 
   /**
+   * Where a read bounded by `offset` (a high watermark or last stable offset) stops: the
+   * position of the first batch holding an offset >= `offset`, or the segment size when there
+   * is none. The bound moves less often than reads come, so the last answer is kept.
+   */
+  positionBound (offset: number): number {
+    const bound = this.#bound
+    if (bound !== undefined && bound.offset === offset) return bound.position
+    const batch = this.translateOffset(offset)
+    if (batch === undefined) return this.#size
+    // A batch's position holds until the tail is cut (which forgets this).
+    this.#bound = { offset, position: batch.position }
+    return batch.position
+  }
+
+  /**
    * Whole batches starting with the one holding `startOffset`, up to `maxBytes` and not past
    * `maxPosition`. The first batch is returned whole even when larger than `maxBytes` if
    * `minOneBatch` is set (Kafka's rule, so a consumer can always make progress).
+   *
+   * One read call into one fresh buffer; the records are a view of it (the caller keeps it,
+   * nothing here reuses it). A consumer reading on from where its last read ended (the usual
+   * case) needs no index lookup: the read remembers where the next batch starts and, from the
+   * few bytes it reads past its end, how long that batch is.
    */
   read (startOffset: number, maxBytes: number, maxPosition = this.#size, minOneBatch = true): SegmentRead | undefined {
+    const resume = this.#resume.get(startOffset)
+    if (resume !== undefined && resume.position < maxPosition) {
+      const read = this.#readFrom(startOffset, resume.position, resume.size, resume.baseOffset, maxBytes, maxPosition, minOneBatch)
+      if (read !== undefined) return read
+      // Not where the batch is any more: find it the usual way.
+      this.#resume.delete(startOffset)
+    }
     const first = this.translateOffset(startOffset)
     if (first === undefined || first.position >= maxPosition) return undefined
-    const limit = Math.min(maxPosition - first.position, Math.max(maxBytes, minOneBatch ? first.size : 0))
+    const read = this.#readFrom(startOffset, first.position, first.size, first.baseOffset, maxBytes, maxPosition, minOneBatch)
+    return read ?? this.#structureError(first.position, 'batch changed while read')
+  }
+
+  /**
+   * The read of batches from `position`, where the first batch holding an offset >= `startOffset`
+   * starts; `size` and `baseOffset` are that batch's when known (else 0 and -1: found from the
+   * bytes read). Undefined when the bytes at `position` are not that batch.
+   */
+  #readFrom (startOffset: number, position: number, size: number, baseOffset: number, maxBytes: number, maxPosition: number,
+    minOneBatch: boolean): SegmentRead | undefined {
+    const room = maxPosition - position
+    const limitFor = (first: number): number => Math.min(room, Math.max(maxBytes, minOneBatch ? first : 0))
     // The first batch does not fit: an empty read here, not a reason to look further on.
-    if (limit < first.size) return { records: Buffer.alloc(0), firstOffset: first.baseOffset, position: first.position }
-    let buf: Buffer = this.#readAt(first.position, limit)
-    // Cut at the last whole batch inside the bytes read.
-    let end = 0
-    while (end + LOG_OVERHEAD <= buf.length) {
-      const size = LOG_OVERHEAD + readBatchLength(buf, end)
-      if (size < LOG_OVERHEAD + MIN_BATCH_LENGTH) this.#structureError(first.position + end, 'invalid batch length')
-      if (end + size > buf.length) break
-      end += size
+    if (size > 0 && limitFor(size) < size) return { records: Buffer.alloc(0), firstOffset: baseOffset, position }
+    // One read: the batches, plus the framing of the batch after the last whole one (when the
+    // segment has it), so that the next read from there knows its size. When the first batch's
+    // size is not known, at least its header.
+    const length = Math.min(this.#size - position, Math.max(limitFor(size), HEADER) + FRAMING)
+    let buf: Buffer = this.#readAt(position, length)
+    if (buf.length < HEADER) return undefined
+    const firstSize = FRAMING + lengthAt(buf, 0)
+    const firstOffset = baseOffsetAt(buf, 0)
+    if (magicAt(buf, 0) !== MAGIC || firstSize < MIN_FRAMED || position + firstSize > this.#size ||
+      firstOffset + lastOffsetDeltaAt(buf, 0) < startOffset || (size > 0 && (firstSize !== size || firstOffset !== baseOffset))) {
+      return undefined
     }
+    const limit = limitFor(firstSize)
+    if (limit < firstSize) return { records: Buffer.alloc(0), firstOffset, position }
+    if (firstSize > buf.length) {
+      // Larger than the bytes read (its size was not known): read the rest of it.
+      const whole = Buffer.allocUnsafe(Math.min(this.#size - position, firstSize + FRAMING))
+      buf.copy(whole, 0)
+      this.#readInto(whole, buf.length, position + buf.length)
+      buf = whole
+    }
+    // Cut at the last whole batch within the limit.
+    const within = Math.min(buf.length, limit)
+    let end = firstSize
+    let last = 0
+    while (end + FRAMING <= within) {
+      const batchSize = FRAMING + lengthAt(buf, end)
+      if (batchSize < MIN_FRAMED) this.#structureError(position + end, 'invalid batch length')
+      if (end + batchSize > within) break
+      last = end
+      end += batchSize
+    }
+    const nextSize = end + FRAMING <= buf.length ? FRAMING + lengthAt(buf, end) : 0
+    const nextBase = nextSize > 0 ? baseOffsetAt(buf, end) : -1
+    const nextOffset = baseOffsetAt(buf, last) + lastOffsetDeltaAt(buf, last) + 1
     if (end < buf.length) buf = buf.subarray(0, end)
-    const good = this.#verify(buf, first.position)
-    if (good < buf.length) buf = buf.subarray(0, good)
-    return { records: buf, firstOffset: first.baseOffset, position: first.position }
+    const good = this.#verify(buf, position)
+    if (good < buf.length) {
+      buf = buf.subarray(0, good)
+    } else {
+      // This read's own resume point is used up (unless another reader is at the same offset:
+      // it is found again the usual way, at worst); the oldest goes when there are too many.
+      this.#resume.delete(startOffset)
+      this.#resume.set(nextOffset, { position: position + end, size: nextSize, baseOffset: nextBase })
+      if (this.#resume.size > RESUME_POINTS) this.#resume.delete(this.#resume.keys().next().value!)
+    }
+    return { records: buf, firstOffset, position }
   }
 
   /**
@@ -557,6 +671,8 @@ export class LogSegment {
     }
     this.#unsynced = true
     this.#size = validEnd
+    this.#resume.clear()
+    this.#bound = undefined
     this.#verifiedUpTo = validEnd
     this.#written = validEnd
     this.txnIndex.truncateTo(this.#nextOffset)
@@ -623,6 +739,8 @@ export class LogSegment {
   #resetTail (position: number, baseOffset: number): void {
     this.#size = position
     this.#written = position
+    this.#resume.clear()
+    this.#bound = undefined
     this.#verifiedUpTo = Math.min(this.#verifiedUpTo, this.#size)
     this.#corrupt = this.#corrupt.filter((c) => c.position < this.#size)
     this.#nextOffset = baseOffset

@@ -741,18 +741,17 @@ export class PartitionLog {
       throw new StorageError(StorageErrorCode.OFFSET_OUT_OF_RANGE,
         `Offset ${startOffset} is out of range [${this.#logStartOffset}, ${this.logEndOffset}] for ${this.topic}-${this.partition}`)
     }
-    const empty = { records: Buffer.alloc(0), firstOffset: startOffset }
-    if (startOffset >= maxOffset) return empty
+    if (startOffset >= maxOffset) return { records: Buffer.alloc(0), firstOffset: startOffset }
     for (let i = this.#segmentIndexFor(startOffset); i < this.#segments.length; i++) {
       const segment = this.#segments[i]!
       if (segment.baseOffset >= maxOffset) break
       let maxPosition = segment.size
-      if (maxOffset < segment.nextOffset) maxPosition = segment.translateOffset(maxOffset)?.position ?? segment.size
+      if (maxOffset < segment.nextOffset) maxPosition = segment.positionBound(maxOffset)
       const read = segment.read(startOffset, options.maxBytes, maxPosition, options.minOneBatch ?? true)
       if (read !== undefined) return { records: read.records, firstOffset: read.firstOffset }
       // Nothing at or after startOffset in this segment (e.g. compacted away): try the next.
     }
-    return empty
+    return { records: Buffer.alloc(0), firstOffset: startOffset }
   }
 
   /** Index of the last segment whose base offset is <= `offset` (or 0). */
