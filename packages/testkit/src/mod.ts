@@ -3,3 +3,4 @@ export { startBroker, type StartBrokerOptions, type TestBroker } from './start-b
 export { connectRaw, type RawClient } from './raw-client.ts'
 export { startCluster, type StartClusterOptions, type TestCluster, type ClusterBroker } from './start-cluster.ts'
 export { startEtcd, etcdAvailable, freePort, type EtcdServer } from './etcd-server.ts'
+export { startTcpProxy, type TcpProxy, type TcpProxyOptions, type CutMode } from './tcp-proxy.ts'
